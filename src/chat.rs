@@ -1,0 +1,414 @@
+//! The rules of a chat, shared by the HTTP API, the terminal and Telegram:
+//! validation, create-or-get, idempotent sends, close, assign, polling.
+//! Each write is one `BEGIN IMMEDIATE` transaction.
+
+use rusqlite::{Connection, Transaction};
+
+use crate::error::{Error, Result};
+use crate::store::messages::{NewMessage, Since};
+use crate::store::{self, managers, messages, sessions, Message, Session};
+use crate::time;
+
+pub const MAX_TEXT_CHARS: usize = 4000;
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_PHONE_CHARS: usize = 32;
+pub const MAX_CLIENT_ID_CHARS: usize = 64;
+pub const MAX_USER_SESSION_ID_CHARS: usize = 128;
+pub const MIN_USER_SESSION_ID_CHARS: usize = 16;
+pub const DEFAULT_POLL_LIMIT: u32 = 100;
+pub const MAX_POLL_LIMIT: u32 = 500;
+
+/// Something managers should be told about, handed to a [`Notify`] inside
+/// the transaction that stores it.
+#[derive(Debug)]
+pub enum Event<'a> {
+    NewSession(&'a Session),
+    VisitorMessage(&'a Session, &'a Message),
+}
+
+/// Writes notifications (the Telegram outbox) in the same transaction as
+/// the event, so an acknowledged message always has its notification.
+pub trait Notify: Send + Sync {
+    fn enqueue(&self, tx: &Transaction, event: &Event) -> Result<()>;
+}
+
+/// No notifications (Telegram not configured, or the terminal).
+pub struct NoNotify;
+
+impl Notify for NoNotify {
+    fn enqueue(&self, _: &Transaction, _: &Event) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Who writes a message.
+#[derive(Debug, Clone, Copy)]
+pub enum Author<'a> {
+    Visitor,
+    Manager(&'a str),
+}
+
+/// A visitor's contact details, validated.
+#[derive(Debug, Clone, Default)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl Contact {
+    /// Trims and validates; empty strings count as absent.
+    pub fn new(name: Option<&str>, phone: Option<&str>) -> Result<Self> {
+        let name = non_empty(name);
+        let phone = non_empty(phone);
+        if let Some(n) = &name {
+            if n.chars().count() > MAX_NAME_CHARS {
+                return Err(Error::bad_request(format!(
+                    "userName is longer than {MAX_NAME_CHARS} characters"
+                )));
+            }
+            if n.chars().any(char::is_control) {
+                return Err(Error::bad_request(
+                    "userName must not contain control characters",
+                ));
+            }
+        }
+        if let Some(p) = &phone {
+            if p.chars().count() > MAX_PHONE_CHARS {
+                return Err(Error::bad_request(format!(
+                    "userPhone is longer than {MAX_PHONE_CHARS} characters"
+                )));
+            }
+            if !p
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '(' | ')' | '-'))
+            {
+                return Err(Error::bad_request(
+                    "userPhone may contain only digits, spaces, + ( ) and -",
+                ));
+            }
+        }
+        Ok(Contact { name, phone })
+    }
+}
+
+fn non_empty(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Trims and checks a message text: 1..4000 characters.
+pub fn validate_text(text: &str) -> Result<&str> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(Error::bad_request("messageText is empty"));
+    }
+    if t.chars().count() > MAX_TEXT_CHARS {
+        return Err(Error::bad_request(format!(
+            "messageText is longer than {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    Ok(t)
+}
+
+/// Checks a clientMessageId: 1..64 printable characters.
+pub fn validate_client_id(id: Option<&str>) -> Result<Option<&str>> {
+    match id {
+        None => Ok(None),
+        Some(id) if id.is_empty() || id.chars().count() > MAX_CLIENT_ID_CHARS => {
+            Err(Error::bad_request(format!(
+                "clientMessageId must be 1..{MAX_CLIENT_ID_CHARS} characters"
+            )))
+        }
+        Some(id) if id.chars().any(char::is_control) => Err(Error::bad_request(
+            "clientMessageId must not contain control characters",
+        )),
+        Some(id) => Ok(Some(id)),
+    }
+}
+
+/// Checks a visitor secret given by a client: 16..128 of `A-Za-z0-9_-`.
+pub fn validate_user_session_id(id: &str) -> Result<&str> {
+    let ok = (MIN_USER_SESSION_ID_CHARS..=MAX_USER_SESSION_ID_CHARS).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(id)
+    } else {
+        Err(Error::bad_request(format!(
+            "userSessionId must be {MIN_USER_SESSION_ID_CHARS}..{MAX_USER_SESSION_ID_CHARS} characters of A-Z, a-z, 0-9, - and _"
+        )))
+    }
+}
+
+/// Session ids are canonical lower-case UUIDs; anything else is simply not
+/// found (never a 500).
+pub fn is_session_id(id: &str) -> bool {
+    id.len() == 36 && uuid::Uuid::parse_str(id).is_ok_and(|u| u.hyphenated().to_string() == id)
+}
+
+/// The visitor's active session for `user_session_id`, or a new one.
+/// `before_create` runs only when a session would be created (rate
+/// limits). Returns the session and whether it is new.
+pub fn open_session(
+    conn: &mut Connection,
+    notify: &dyn Notify,
+    user_session_id: Option<&str>,
+    contact: &Contact,
+    before_create: impl FnOnce() -> Result<()>,
+) -> Result<(Session, bool)> {
+    if let Some(usid) = user_session_id {
+        validate_user_session_id(usid)?;
+        if let Some(s) = sessions::active_for_visitor(conn, usid)? {
+            return Ok((update_contact(conn, s, contact)?, false));
+        }
+    }
+    before_create()?;
+    store::write(conn, |tx| {
+        // Re-check inside the write lock: a concurrent request may have
+        // created it.
+        if let Some(usid) = user_session_id {
+            if let Some(s) = sessions::active_for_visitor(tx, usid)? {
+                return Ok((s, false));
+            }
+        }
+        let now = time::now();
+        let session = Session {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_name: contact.name.clone(),
+            user_phone: contact.phone.clone(),
+            status: store::STATUS_ACTIVE.into(),
+            manager_id: None,
+            user_session_id: Some(
+                user_session_id
+                    .map(str::to_string)
+                    .unwrap_or_else(crate::secret::new_user_session_id),
+            ),
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        sessions::insert(tx, &session)?;
+        notify.enqueue(tx, &Event::NewSession(&session))?;
+        Ok((session, true))
+    })
+}
+
+/// Fills in a name or phone the visitor gives later (a returning visitor
+/// who now fills the form).
+fn update_contact(conn: &mut Connection, s: Session, contact: &Contact) -> Result<Session> {
+    let name = contact
+        .name
+        .as_deref()
+        .filter(|n| s.user_name.as_deref() != Some(n));
+    let phone = contact
+        .phone
+        .as_deref()
+        .filter(|p| s.user_phone.as_deref() != Some(p));
+    if name.is_none() && phone.is_none() {
+        return Ok(s);
+    }
+    store::write(conn, |tx| {
+        sessions::update_contact(tx, &s.id, name, phone, &time::now())?;
+        sessions::get(tx, &s.id)?.ok_or_else(Error::session_not_found)
+    })
+}
+
+/// Stores a message. A retry with the same `client_message_id` returns the
+/// first message and `false` instead of storing a duplicate.
+pub fn post_message(
+    conn: &mut Connection,
+    notify: &dyn Notify,
+    session_id: &str,
+    author: Author,
+    text: &str,
+    client_message_id: Option<&str>,
+) -> Result<(Message, bool)> {
+    let text = validate_text(text)?;
+    let client_message_id = validate_client_id(client_message_id)?;
+    store::write(conn, |tx| {
+        let session = sessions::get(tx, session_id)?.ok_or_else(Error::session_not_found)?;
+        if let Some(cid) = client_message_id {
+            if let Some(m) = messages::by_client_id(tx, session_id, cid)? {
+                return Ok((m, false));
+            }
+        }
+        if !session.is_active() {
+            return Err(Error::SessionClosed);
+        }
+        let (sender, manager_id) = match author {
+            Author::Visitor => (store::SENDER_USER, None),
+            Author::Manager(id) => (store::SENDER_MANAGER, Some(id)),
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = time::now();
+        let message = messages::insert(
+            tx,
+            &NewMessage {
+                id: &id,
+                session_id,
+                sender,
+                text,
+                manager_id,
+                client_message_id,
+                created_at: &now,
+            },
+        )?;
+        if matches!(author, Author::Visitor) {
+            notify.enqueue(tx, &Event::VisitorMessage(&session, &message))?;
+        }
+        Ok((message, true))
+    })
+}
+
+/// Closes a session; closing a closed (or archived) one changes nothing.
+pub fn close(conn: &mut Connection, session_id: &str) -> Result<Session> {
+    store::write(conn, |tx| {
+        let s = sessions::get(tx, session_id)?.ok_or_else(Error::session_not_found)?;
+        if !s.is_active() {
+            return Ok(s);
+        }
+        sessions::set_status(tx, session_id, store::STATUS_CLOSED, &time::now())?;
+        sessions::get(tx, session_id)?.ok_or_else(Error::session_not_found)
+    })
+}
+
+/// Assigns a session to a manager, or unassigns it with `None`.
+pub fn assign(
+    conn: &mut Connection,
+    session_id: &str,
+    manager_id: Option<&str>,
+) -> Result<Session> {
+    store::write(conn, |tx| {
+        let s = sessions::get(tx, session_id)?.ok_or_else(Error::session_not_found)?;
+        if let Some(m) = manager_id {
+            if managers::get(tx, m)?.is_none() {
+                let known: Vec<String> = managers::list(tx)?.into_iter().map(|m| m.id).collect();
+                return Err(Error::bad_request(format!(
+                    "unknown manager '{m}'; known managers: {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        if s.manager_id.as_deref() == manager_id {
+            return Ok(s);
+        }
+        sessions::set_manager(tx, session_id, manager_id, &time::now())?;
+        sessions::get(tx, session_id)?.ok_or_else(Error::session_not_found)
+    })
+}
+
+/// Parses a poll's `since`: a seq, an RFC 3339 timestamp, or absent.
+pub fn parse_since(since: Option<&str>) -> Result<Since> {
+    match since.map(str::trim) {
+        None | Some("") => Ok(Since::Start),
+        Some(s) => {
+            if let Ok(n) = s.parse::<i64>() {
+                if n < 0 {
+                    return Err(Error::bad_request(
+                        "since must be a seq (>= 0) or an RFC 3339 time",
+                    ));
+                }
+                Ok(Since::Seq(n))
+            } else if let Some(t) = time::parse(s) {
+                Ok(Since::Time(time::format(t)))
+            } else {
+                Err(Error::bad_request(
+                    "since must be a seq (>= 0) or an RFC 3339 time",
+                ))
+            }
+        }
+    }
+}
+
+/// Parses a `limit`: 1.. and at most `max` (larger values are capped).
+pub fn parse_limit(limit: Option<&str>, default: u32, max: u32) -> Result<u32> {
+    match limit.map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(s) => match s.parse::<u64>() {
+            Ok(n) if n >= 1 => Ok(n.min(u64::from(max)) as u32),
+            _ => Err(Error::bad_request(format!(
+                "limit must be a whole number from 1 to {max}"
+            ))),
+        },
+    }
+}
+
+/// One page of a poll.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Poll {
+    pub messages: Vec<Message>,
+    /// The seq of the last message returned, or `since` unchanged.
+    pub cursor: serde_json::Value,
+    pub has_more: bool,
+    pub session_status: String,
+}
+
+/// Messages of `session` after `since`.
+pub fn poll(conn: &Connection, session: &Session, since: &Since, limit: u32) -> Result<Poll> {
+    let (msgs, has_more) = messages::since(conn, &session.id, since, limit)?;
+    let cursor = match (msgs.last(), since) {
+        (Some(m), _) => serde_json::json!(m.seq),
+        (None, Since::Start) => serde_json::json!(0),
+        (None, Since::Seq(s)) => serde_json::json!(s),
+        (None, Since::Time(t)) => serde_json::json!(t),
+    };
+    Ok(Poll {
+        messages: msgs,
+        cursor,
+        has_more,
+        session_status: session.status.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_must_be_canonical_uuids() {
+        assert!(is_session_id("3f2a8c1e-0d5b-4c7a-9e6f-1a2b3c4d5e6f"));
+        assert!(!is_session_id("3F2A8C1E-0D5B-4C7A-9E6F-1A2B3C4D5E6F"));
+        assert!(!is_session_id("3f2a8c1e0d5b4c7a9e6f1a2b3c4d5e6f"));
+        assert!(!is_session_id("../../etc/passwd"));
+        assert!(!is_session_id(""));
+    }
+
+    #[test]
+    fn since_accepts_seq_time_or_nothing() {
+        assert_eq!(parse_since(None).unwrap(), Since::Start);
+        assert_eq!(parse_since(Some("42")).unwrap(), Since::Seq(42));
+        assert_eq!(
+            parse_since(Some("2026-11-24T07:42:56.123456+02:00")).unwrap(),
+            Since::Time("2026-11-24T05:42:56.123Z".into())
+        );
+        assert!(parse_since(Some("-1")).is_err());
+        assert!(parse_since(Some("yesterday")).is_err());
+    }
+
+    #[test]
+    fn limits_are_capped_and_checked() {
+        assert_eq!(parse_limit(None, 100, 500).unwrap(), 100);
+        assert_eq!(parse_limit(Some("9999"), 100, 500).unwrap(), 500);
+        assert!(parse_limit(Some("0"), 100, 500).is_err());
+        assert!(parse_limit(Some("ten"), 100, 500).is_err());
+    }
+
+    #[test]
+    fn contact_is_validated_like_the_api() {
+        assert!(Contact::new(Some("Олена"), Some("+380 (67) 123-45-67")).is_ok());
+        assert!(Contact::new(None, Some("call me")).is_err());
+        assert!(Contact::new(Some(&"x".repeat(101)), None).is_err());
+        let c = Contact::new(Some("  "), Some("")).unwrap();
+        assert!(c.name.is_none() && c.phone.is_none());
+    }
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        assert_eq!(validate_text("  hi \n").unwrap(), "hi");
+        assert!(validate_text(" \n\t ").is_err());
+        assert!(validate_text(&"я".repeat(4000)).is_ok());
+        assert!(validate_text(&"я".repeat(4001)).is_err());
+    }
+}

@@ -1,0 +1,74 @@
+//! `shopchat serve`: checks the configuration, prepares the database, makes
+//! the first manager and key when there are none, and runs the server until
+//! SIGINT or SIGTERM.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::cli::{Cli, ServeArgs};
+use crate::config::ServeConfig;
+use crate::http::{Server, Shared};
+use crate::store::{keys, managers};
+
+pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
+    let config = ServeConfig::from_args(cli.db.clone(), args)?;
+    let conn = crate::db::init(&config.db)
+        .with_context(|| format!("could not open the database {}", config.db.display()))?;
+
+    let mut notes = Vec::new();
+    if managers::count(&conn)? == 0 {
+        let token = super::managers::create(&conn, "admin", Some("Admin"), None)?;
+        notes.push(format!(
+            "  manager 'admin' created; token (shown once, keep it secret): {token}"
+        ));
+    }
+    if config.env_api_keys.is_empty() && keys::active_count(&conn)? == 0 {
+        let key = super::keys::create(&conn, "default")?;
+        notes.push(format!(
+            "  widget API key 'default' created (shown once): {key}"
+        ));
+    }
+    drop(conn);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("could not handle signals")?;
+    }
+
+    let shared = Shared::new(config.clone());
+    let server = Server::start(shared).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let url = format!("http://{}", server.addr());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "shopchat listening on {url}")?;
+    writeln!(
+        out,
+        "  database {}, {} workers",
+        config.db.display(),
+        config.threads
+    )?;
+    for n in &notes {
+        writeln!(out, "{n}")?;
+    }
+    writeln!(out, "  demo shop with the widget: {url}/")?;
+    writeln!(out, "  admin panel:               {url}/chat")?;
+    if notes.is_empty() {
+        writeln!(
+            out,
+            "  tokens and keys were shown when made; `shopchat managers token admin` or `shopchat keys add NAME` make new ones"
+        )?;
+    }
+    out.flush()?;
+    drop(out);
+
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("shopchat: stopping (finishing requests in flight)");
+    server.stop();
+    eprintln!("shopchat: stopped");
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! Opening the database: pragmas and migrations. The only place that sets
+//! PRAGMAs.
+
+use std::path::Path;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use rusqlite_migration::{Migrations, M};
+
+use crate::error::{Error, Result};
+
+/// The schema history. Only ever appended to.
+pub static MIGRATIONS: LazyLock<Migrations<'static>> =
+    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../schema.sql"))]));
+
+/// How long a writer waits for another (the server, the CLI) before
+/// answering "busy".
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens (creating if needed) the database, switches it to WAL and applies
+/// pending migrations. `serve` and `create-tables` start here.
+pub fn init(path: &Path) -> Result<Connection> {
+    let mut conn = open_with(path, true)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    MIGRATIONS.to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens an existing database for a worker thread or a command, applying
+/// pending migrations. Errors when the file does not exist.
+pub fn open_existing(path: &Path) -> Result<Connection> {
+    if !path.exists() {
+        return Err(Error::NotFound(format!(
+            "no database at {}; run `shopchat create-tables` or `shopchat serve` first, or pass --db",
+            path.display()
+        )));
+    }
+    let mut conn = open_with(path, false)?;
+    MIGRATIONS.to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens a connection with the per-connection settings.
+pub fn open(path: &Path) -> Result<Connection> {
+    open_with(path, false)
+}
+
+fn open_with(path: &Path, create: bool) -> Result<Connection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_validate() {
+        MIGRATIONS.validate().unwrap();
+    }
+}

@@ -1,0 +1,226 @@
+//! The HTTP server: the only code that touches tiny_http. A pool of worker
+//! threads, each with its own SQLite connection, takes requests from one
+//! listener; handlers are plain functions (see [`routes`]) wrapped in
+//! `catch_unwind`, so a panic answers 500 and the worker lives on.
+
+mod admin;
+mod assets;
+mod public;
+pub mod ratelimit;
+pub mod reply;
+pub mod request;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+use crate::chat::{NoNotify, Notify};
+use crate::config::ServeConfig;
+use crate::error::{Error, Result};
+use crate::secret;
+use ratelimit::RateLimiter;
+pub use reply::Reply;
+pub use request::Request;
+
+/// State shared by every worker.
+pub struct Shared {
+    pub config: ServeConfig,
+    /// Hashes of the keys in CHAT_API_KEYS and of the demo page's key.
+    pub static_key_hashes: Vec<String>,
+    /// A key valid while this process runs, shown on the demo page.
+    pub demo_key: String,
+    pub session_limiter: RateLimiter,
+    pub message_limiter: RateLimiter,
+    pub notify: Arc<dyn Notify>,
+}
+
+impl Shared {
+    pub fn new(config: ServeConfig) -> Shared {
+        let demo_key = secret::new_api_key();
+        let mut static_key_hashes: Vec<String> = config
+            .env_api_keys
+            .iter()
+            .map(|k| secret::hash(k))
+            .collect();
+        static_key_hashes.push(secret::hash(&demo_key));
+        let session_limiter = RateLimiter::new(
+            f64::from(config.session_rate) / 60.0,
+            f64::from(config.session_rate),
+        );
+        let message_limiter = RateLimiter::new(
+            f64::from(config.message_rate),
+            f64::from(config.message_rate) * 2.0,
+        );
+        Shared {
+            config,
+            static_key_hashes,
+            demo_key,
+            session_limiter,
+            message_limiter,
+            notify: Arc::new(NoNotify),
+        }
+    }
+}
+
+/// What a handler gets: the shared state and this worker's connection.
+pub struct Ctx<'a> {
+    pub shared: &'a Shared,
+    pub conn: &'a mut Connection,
+}
+
+/// A running server. Dropping it stops it.
+pub struct Server {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Binds, opens one connection per worker, and starts serving. The
+    /// database must be initialised (`db::init`) first.
+    pub fn start(shared: Shared) -> Result<Server> {
+        let listener = tiny_http::Server::http(shared.config.bind).map_err(|e| {
+            Error::Internal(format!("could not listen on {}: {e}", shared.config.bind))
+        })?;
+        let addr = listener
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| Error::Internal("not listening on an IP address".into()))?;
+        let listener = Arc::new(listener);
+        let stop = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(shared);
+        let mut workers = Vec::new();
+        for n in 0..shared.config.threads {
+            let conn = crate::db::open(&shared.config.db)?;
+            let (listener, shared, stop) = (listener.clone(), shared.clone(), stop.clone());
+            let handle = std::thread::Builder::new()
+                .name(format!("http-{n}"))
+                .spawn(move || worker(&listener, &shared, conn, &stop))
+                .map_err(|e| Error::Internal(format!("could not start a worker: {e}")))?;
+            workers.push(handle);
+        }
+        Ok(Server {
+            addr,
+            stop,
+            workers,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops taking requests, lets the ones in flight finish, and closes
+    /// the workers' connections.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn worker(listener: &tiny_http::Server, shared: &Shared, mut conn: Connection, stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        match listener.recv_timeout(Duration::from_millis(100)) {
+            Ok(Some(rq)) => handle(rq, shared, &mut conn),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("shopchat: error accepting a request: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+fn handle(mut rq: tiny_http::Request, shared: &Shared, conn: &mut Connection) {
+    let started = Instant::now();
+    let method = rq.method().as_str().to_string();
+    let path = rq.url().split('?').next().unwrap_or("").to_string();
+    let public = routes::is_public(&path);
+    let mut origin = None;
+    let reply = match Request::read(&mut rq, shared.config.trust_proxy) {
+        Err(e) => Reply::error(&e),
+        Ok(req) => {
+            origin = req.header("origin").map(str::to_string);
+            let mut ctx = Ctx { shared, conn };
+            match catch_unwind(AssertUnwindSafe(|| routes::route(&req, &mut ctx))) {
+                Ok(Ok(reply)) => reply,
+                Ok(Err(e)) => {
+                    if e.status() == 500 {
+                        log_error(&method, &path, &e);
+                    }
+                    Reply::error(&e)
+                }
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    eprintln!("shopchat: handler panicked on {method} {path}: {what}");
+                    Reply::error(&Error::Internal("handler panicked".into()))
+                }
+            }
+        }
+    };
+    let reply = if public {
+        routes::with_cors(reply, origin.as_deref(), &shared.config.allowed_origins)
+    } else {
+        reply
+    };
+    let status = reply.status;
+    let _ = rq.respond(to_tiny(reply));
+    eprintln!(
+        "{method} {path} {status} {}ms",
+        started.elapsed().as_millis()
+    );
+}
+
+fn log_error(method: &str, path: &str, e: &Error) {
+    let mut msg = format!("shopchat: {method} {path}: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    eprintln!("{msg}");
+}
+
+fn to_tiny(reply: Reply) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let mut resp = tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
+    let mut add = |name: &str, value: &str| {
+        if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+            resp.add_header(h);
+        }
+    };
+    if reply.status != 204 && reply.status != 304 {
+        let ct = match reply.content_type {
+            reply::JSON => "application/json; charset=utf-8",
+            other => other,
+        };
+        add("Content-Type", ct);
+    }
+    add("X-Content-Type-Options", "nosniff");
+    for (name, value) in &reply.headers {
+        add(name, value);
+    }
+    resp
+}

@@ -1,0 +1,151 @@
+//! The route table, authentication, and CORS for the public API.
+
+use super::{admin, assets, public, Ctx, Reply, Request};
+use crate::config::Origins;
+use crate::error::{Error, Result};
+use crate::secret;
+use crate::store::keys;
+use crate::store::managers::{self, Manager};
+
+/// Public API paths get CORS headers; admin ones never do.
+pub fn is_public(path: &str) -> bool {
+    path.starts_with("/api/public/")
+}
+
+/// Dispatches a request to its handler.
+pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
+    let segs: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
+    let m = req.method.as_str();
+    if is_public(&req.path) && m == "OPTIONS" {
+        return Ok(Reply::empty(204));
+    }
+    match (m, segs.as_slice()) {
+        ("GET", ["healthz"]) => public::healthz(ctx),
+
+        ("POST", ["api", "public", "chat", "sessions"]) => public::create_session(req, ctx),
+        ("POST", ["api", "public", "chat", "sessions", id, "messages"]) => {
+            public::post_message(req, ctx, id)
+        }
+        ("GET", ["api", "public", "chat", "sessions", id, "messages"]) => {
+            public::poll(req, ctx, id)
+        }
+        ("POST", ["api", "public", "chat", "notify"]) => public::notify(req, ctx),
+
+        ("GET", ["api", "chat", "sessions"]) => admin::list(req, ctx),
+        ("GET", ["api", "chat", "sessions", id]) => admin::get(req, ctx, id),
+        ("GET", ["api", "chat", "sessions", id, "messages"]) => admin::poll(req, ctx, id),
+        ("POST", ["api", "chat", "sessions", id, "messages"]) => admin::post_message(req, ctx, id),
+        ("POST", ["api", "chat", "sessions", id, "close"]) => admin::close(req, ctx, id),
+        ("POST", ["api", "chat", "sessions", id, "assign"]) => admin::assign(req, ctx, id),
+        ("GET", ["api", "chat", "managers"]) => admin::managers(req, ctx),
+        ("GET", ["api", "chat", "me"]) => admin::me(req, ctx),
+        ("GET", ["api", "chat", "stats"]) => admin::stats(req, ctx),
+
+        ("GET" | "HEAD", [""]) => Ok(assets::demo_page(req, ctx)),
+        ("GET" | "HEAD", ["widget.js"]) => Ok(assets::widget(req)),
+        ("GET" | "HEAD", ["chat"]) | ("GET" | "HEAD", ["chat", _]) => Ok(assets::admin_page(req)),
+        ("GET" | "HEAD", ["assets", name]) => assets::asset(req, name),
+
+        (_, segs) if known_path(segs) => Err(Error::MethodNotAllowed(format!(
+            "{m} is not allowed on {}",
+            req.path
+        ))),
+        _ => Err(Error::not_found(format!(
+            "no such endpoint: {m} {}",
+            req.path
+        ))),
+    }
+}
+
+/// Whether some method serves this path (for 405 rather than 404).
+fn known_path(segs: &[&str]) -> bool {
+    matches!(
+        segs,
+        ["healthz"]
+            | ["api", "public", "chat", "sessions"]
+            | ["api", "public", "chat", "sessions", _, "messages"]
+            | ["api", "public", "chat", "notify"]
+            | ["api", "chat", "sessions"]
+            | ["api", "chat", "sessions", _]
+            | [
+                "api",
+                "chat",
+                "sessions",
+                _,
+                "messages" | "close" | "assign"
+            ]
+            | ["api", "chat", "managers" | "me" | "stats"]
+    )
+}
+
+/// Checks `X-API-Key` against CHAT_API_KEYS, the demo key and stored keys.
+pub fn require_api_key(req: &Request, ctx: &Ctx) -> Result<()> {
+    let Some(key) = req
+        .header("x-api-key")
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    else {
+        return Err(Error::Unauthorized("missing X-API-Key header".into()));
+    };
+    let hash = secret::hash(key);
+    // Check every static key without stopping early.
+    let static_ok = ctx
+        .shared
+        .static_key_hashes
+        .iter()
+        .fold(false, |ok, h| secret::ct_eq(h, &hash) | ok);
+    if static_ok {
+        return Ok(());
+    }
+    match keys::active_hash(ctx.conn, &hash)? {
+        Some(stored) if secret::ct_eq(&stored, &hash) => Ok(()),
+        _ => Err(Error::Unauthorized("invalid API key".into())),
+    }
+}
+
+/// The manager whose `Authorization: Bearer` token this is.
+pub fn require_manager(req: &Request, ctx: &Ctx) -> Result<Manager> {
+    let token = req
+        .header("authorization")
+        .and_then(|h| {
+            let (scheme, token) = h.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Error::Unauthorized("missing Authorization: Bearer <manager token> header".into())
+        })?;
+    let hash = secret::hash(token);
+    match managers::by_token_hash(ctx.conn, &hash)? {
+        Some((m, stored)) if secret::ct_eq(&stored, &hash) => Ok(m),
+        _ => Err(Error::Unauthorized("invalid manager token".into())),
+    }
+}
+
+/// Adds CORS headers to a public API answer (preflights included).
+pub fn with_cors(mut reply: Reply, origin: Option<&str>, allowed: &Origins) -> Reply {
+    let allow = match allowed {
+        Origins::Any => Some("*".to_string()),
+        Origins::List(list) => origin
+            .filter(|o| list.iter().any(|a| a.eq_ignore_ascii_case(o)))
+            .map(str::to_string),
+    };
+    if let Origins::List(_) = allowed {
+        reply.headers.push(("Vary", "Origin".into()));
+    }
+    if let Some(allow) = allow {
+        reply.headers.push(("Access-Control-Allow-Origin", allow));
+        reply
+            .headers
+            .push(("Access-Control-Allow-Methods", "GET, POST, OPTIONS".into()));
+        reply.headers.push((
+            "Access-Control-Allow-Headers",
+            "Content-Type, X-API-Key, X-User-Session-Id".into(),
+        ));
+        reply
+            .headers
+            .push(("Access-Control-Expose-Headers", "Retry-After".into()));
+        reply.headers.push(("Access-Control-Max-Age", "600".into()));
+    }
+    reply
+}

@@ -1,0 +1,104 @@
+//! managers: the people who answer, each with a hashed bearer token.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::error::Result;
+
+/// A manager. The token hash never leaves this module.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manager {
+    pub id: String,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telegram_user_id: Option<i64>,
+    #[serde(skip)]
+    pub created_at: String,
+}
+
+impl Manager {
+    /// What the API shows of a manager: id and name, no secrets.
+    pub fn public(&self) -> serde_json::Value {
+        serde_json::json!({"id": self.id, "displayName": self.display_name})
+    }
+}
+
+const COLS: &str = "id, display_name, telegram_user_id, created_at";
+
+fn from_row(row: &Row) -> rusqlite::Result<Manager> {
+    Ok(Manager {
+        id: row.get(0)?,
+        display_name: row.get(1)?,
+        telegram_user_id: row.get(2)?,
+        created_at: row.get(3)?,
+    })
+}
+
+pub fn insert(conn: &Connection, m: &Manager, token_hash: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO managers (id, display_name, token_hash, telegram_user_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            m.id,
+            m.display_name,
+            token_hash,
+            m.telegram_user_id,
+            m.created_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Option<Manager>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLS} FROM managers WHERE id = ?1"))?;
+    Ok(stmt.query_row([id], from_row).optional()?)
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<Manager>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLS} FROM managers ORDER BY id"))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM managers", [], |r| r.get(0))?)
+}
+
+/// The manager whose token hashes to `token_hash`, with the stored hash
+/// for a constant-time check.
+pub fn by_token_hash(conn: &Connection, token_hash: &str) -> Result<Option<(Manager, String)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS}, token_hash FROM managers WHERE token_hash = ?1"
+    ))?;
+    Ok(stmt
+        .query_row([token_hash], |r| Ok((from_row(r)?, r.get(4)?)))
+        .optional()?)
+}
+
+pub fn by_telegram_id(conn: &Connection, telegram_user_id: i64) -> Result<Option<Manager>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM managers WHERE telegram_user_id = ?1"
+    ))?;
+    Ok(stmt.query_row([telegram_user_id], from_row).optional()?)
+}
+
+pub fn set_token_hash(conn: &Connection, id: &str, token_hash: &str) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE managers SET token_hash = ?2 WHERE id = ?1",
+        params![id, token_hash],
+    )? == 1)
+}
+
+pub fn set_telegram_id(conn: &Connection, id: &str, telegram_user_id: Option<i64>) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE managers SET telegram_user_id = ?2 WHERE id = ?1",
+        params![id, telegram_user_id],
+    )? == 1)
+}
+
+/// Removes a manager; their chats become unassigned, their messages keep
+/// their text (managerId becomes null).
+pub fn remove(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn.execute("DELETE FROM managers WHERE id = ?1", [id])? == 1)
+}

@@ -1,0 +1,84 @@
+//! Every SQL statement lives here. Functions take a `&Connection` (a
+//! `Transaction` derefs to one) and return rows as plain structs that
+//! serialize to the API's JSON.
+
+pub mod keys;
+pub mod managers;
+pub mod messages;
+pub mod sessions;
+pub mod stats;
+
+use rusqlite::{Connection, TransactionBehavior};
+use serde::Serialize;
+
+use crate::error::Result;
+
+/// A chat between one visitor and the shop.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub id: String,
+    pub user_name: Option<String>,
+    pub user_phone: Option<String>,
+    pub status: String,
+    pub manager_id: Option<String>,
+    /// The visitor's secret: only ever shown to the visitor.
+    pub user_session_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Session {
+    /// The session as managers see it: without the visitor's secret.
+    pub fn redacted(mut self) -> Self {
+        self.user_session_id = None;
+        self
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == STATUS_ACTIVE
+    }
+}
+
+/// One message. `seq` is the polling cursor.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub id: String,
+    pub seq: i64,
+    pub session_id: String,
+    pub sender: String,
+    pub message_text: String,
+    pub manager_id: Option<String>,
+    pub created_at: String,
+}
+
+/// A session in a listing.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSummary {
+    #[serde(flatten)]
+    pub session: Session,
+    pub last_message: Option<Message>,
+    pub message_count: i64,
+    pub awaiting_reply: bool,
+}
+
+pub const STATUS_ACTIVE: &str = "active";
+pub const STATUS_CLOSED: &str = "closed";
+pub const STATUS_ARCHIVED: &str = "archived";
+pub const SENDER_USER: &str = "user";
+pub const SENDER_MANAGER: &str = "manager";
+
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up
+/// front, so a read-then-write never fails with SQLITE_BUSY half-way
+/// (the busy timeout covers the wait instead).
+pub fn write<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction) -> Result<T>,
+) -> Result<T> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}

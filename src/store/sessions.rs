@@ -1,0 +1,236 @@
+//! chat_sessions: create, read, list, status and assignment.
+
+use rusqlite::{named_params, params, Connection, OptionalExtension, Row};
+
+use super::{Message, Session, SessionSummary};
+use crate::error::Result;
+
+const COLS: &str =
+    "id, user_name, user_phone, status, manager_id, user_session_id, created_at, updated_at";
+
+fn from_row(row: &Row) -> rusqlite::Result<Session> {
+    Ok(Session {
+        id: row.get(0)?,
+        user_name: row.get(1)?,
+        user_phone: row.get(2)?,
+        status: row.get(3)?,
+        manager_id: row.get(4)?,
+        user_session_id: row.get(5)?,
+        created_at: row.get(6)?,
+        updated_at: row.get(7)?,
+    })
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Option<Session>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLS} FROM chat_sessions WHERE id = ?1"))?;
+    Ok(stmt.query_row([id], from_row).optional()?)
+}
+
+/// The visitor's active session, if any.
+pub fn active_for_visitor(conn: &Connection, user_session_id: &str) -> Result<Option<Session>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM chat_sessions WHERE user_session_id = ?1 AND status = 'active'"
+    ))?;
+    Ok(stmt.query_row([user_session_id], from_row).optional()?)
+}
+
+/// Inserts a new active session.
+pub fn insert(conn: &Connection, s: &Session) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO chat_sessions (id, user_name, user_phone, name_folded, phone_digits, status,
+             manager_id, user_session_id, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    stmt.execute(params![
+        s.id,
+        s.user_name,
+        s.user_phone,
+        fold_name(s.user_name.as_deref()),
+        digits(s.user_phone.as_deref()),
+        s.status,
+        s.manager_id,
+        s.user_session_id,
+        s.created_at,
+        s.updated_at,
+    ])?;
+    Ok(())
+}
+
+/// Fills in the visitor's name and phone where given.
+pub fn update_contact(
+    conn: &Connection,
+    id: &str,
+    name: Option<&str>,
+    phone: Option<&str>,
+    now: &str,
+) -> Result<()> {
+    if let Some(name) = name {
+        conn.execute(
+            "UPDATE chat_sessions SET user_name = ?2, name_folded = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id, name, fold_name(Some(name)), now],
+        )?;
+    }
+    if let Some(phone) = phone {
+        conn.execute(
+            "UPDATE chat_sessions SET user_phone = ?2, phone_digits = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id, phone, digits(Some(phone)), now],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn set_status(conn: &Connection, id: &str, status: &str, now: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE chat_sessions SET status = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, status, now],
+    )?;
+    Ok(())
+}
+
+pub fn set_manager(conn: &Connection, id: &str, manager_id: Option<&str>, now: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE chat_sessions SET manager_id = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, manager_id, now],
+    )?;
+    Ok(())
+}
+
+/// Closed sessions whose last activity is before `cutoff` become archived.
+/// Returns how many.
+pub fn archive_closed_before(conn: &Connection, cutoff: &str, now: &str) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE chat_sessions SET status = 'archived', updated_at = ?2
+         WHERE status = 'closed' AND updated_at < ?1",
+        params![cutoff, now],
+    )?)
+}
+
+/// Ids starting with `prefix` (at most `limit`), for the terminal's short ids.
+pub fn ids_with_prefix(conn: &Connection, prefix: &str, limit: usize) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM chat_sessions WHERE id >= ?1 AND id < ?1 || x'ff' ORDER BY id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![prefix, limit as i64], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What a listing asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// None means every status.
+    pub status: Option<String>,
+    /// Matched against the name (case-insensitive) and the phone's digits.
+    pub search: Option<String>,
+    /// `Some(None)`: unassigned only; `Some(Some(id))`: that manager's.
+    pub manager: Option<Option<String>>,
+    pub awaiting_reply: Option<bool>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// Sessions matching `f`, newest activity first, with the total count.
+pub fn list(conn: &Connection, f: &Filter) -> Result<(Vec<SessionSummary>, i64)> {
+    let search = f.search.as_deref().map(str::trim).unwrap_or("");
+    let name_q = search.to_lowercase();
+    let phone_q = digits(Some(search));
+    let (manager_filter, manager_id) = match &f.manager {
+        None => (0, None),
+        Some(None) => (1, None),
+        Some(Some(id)) => (2, Some(id.as_str())),
+    };
+    let awaiting = f.awaiting_reply.map(|a| if a { 1 } else { 0 });
+    let where_sql = "
+        (:status IS NULL OR s.status = :status)
+        AND (:name_q = '' OR instr(s.name_folded, :name_q) > 0
+             OR (:phone_q <> '' AND instr(s.phone_digits, :phone_q) > 0))
+        AND (:mf = 0 OR (:mf = 1 AND s.manager_id IS NULL) OR (:mf = 2 AND s.manager_id = :mid))
+        AND (:awaiting IS NULL
+             OR (:awaiting = 1 AND s.last_sender = 'user')
+             OR (:awaiting = 0 AND (s.last_sender IS NULL OR s.last_sender <> 'user')))";
+    let total: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM chat_sessions s WHERE {where_sql}"
+        ))?
+        .query_row(
+            named_params! {":status": f.status, ":name_q": name_q, ":phone_q": phone_q,
+            ":mf": manager_filter, ":mid": manager_id, ":awaiting": awaiting},
+            |r| r.get(0),
+        )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT s.id, s.user_name, s.user_phone, s.status, s.manager_id, s.user_session_id,
+                s.created_at, s.updated_at, s.message_count,
+                m.id, m.seq, m.session_id, m.sender, m.message_text, m.manager_id, m.created_at
+         FROM chat_sessions s LEFT JOIN chat_messages m ON m.seq = s.last_seq
+         WHERE {where_sql}
+         ORDER BY s.updated_at DESC, s.id
+         LIMIT :limit OFFSET :offset"
+    ))?;
+    let rows = stmt.query_map(
+        named_params! {":status": f.status, ":name_q": name_q, ":phone_q": phone_q,
+        ":mf": manager_filter, ":mid": manager_id, ":awaiting": awaiting,
+        ":limit": f.limit, ":offset": f.offset},
+        |r| {
+            let session = from_row(r)?;
+            let message_count: i64 = r.get(8)?;
+            let last_message = match r.get::<_, Option<String>>(9)? {
+                None => None,
+                Some(id) => Some(Message {
+                    id,
+                    seq: r.get(10)?,
+                    session_id: r.get(11)?,
+                    sender: r.get(12)?,
+                    message_text: r.get(13)?,
+                    manager_id: r.get(14)?,
+                    created_at: r.get(15)?,
+                }),
+            };
+            let awaiting_reply = last_message
+                .as_ref()
+                .is_some_and(|m| m.sender == super::SENDER_USER);
+            Ok(SessionSummary {
+                session,
+                last_message,
+                message_count,
+                awaiting_reply,
+            })
+        },
+    )?;
+    Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+}
+
+/// One session as a listing item.
+pub fn summary(conn: &Connection, id: &str) -> Result<Option<SessionSummary>> {
+    let Some(session) = get(conn, id)? else {
+        return Ok(None);
+    };
+    let (count, last_seq): (i64, Option<i64>) = conn
+        .prepare_cached("SELECT message_count, last_seq FROM chat_sessions WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let last_message = match last_seq {
+        Some(seq) => super::messages::get_by_seq(conn, seq)?,
+        None => None,
+    };
+    let awaiting_reply = last_message
+        .as_ref()
+        .is_some_and(|m| m.sender == super::SENDER_USER);
+    Ok(Some(SessionSummary {
+        session,
+        last_message,
+        message_count: count,
+        awaiting_reply,
+    }))
+}
+
+/// The lower-cased name, for case-insensitive search in any alphabet.
+pub fn fold_name(name: Option<&str>) -> String {
+    name.map(str::to_lowercase).unwrap_or_default()
+}
+
+/// Only the digits of a phone number, so `+380 67` finds `38067...`.
+pub fn digits(s: Option<&str>) -> String {
+    s.unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect()
+}
