@@ -2,8 +2,8 @@
 //! message and an exit code.
 
 mod create_tables;
-mod keys;
-mod managers;
+pub mod keys;
+pub mod managers;
 mod serve;
 
 use crate::cli::{Cli, Command};
