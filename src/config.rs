@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 
@@ -31,6 +32,8 @@ pub struct ServeConfig {
     pub message_rate: u32,
     /// Public base URL (for links in notifications and the demo page).
     pub public_url: Option<String>,
+    /// How long a connection may stall mid-request or mid-answer.
+    pub io_timeout: Duration,
 }
 
 /// Reads an environment variable, treating empty as unset.
@@ -88,6 +91,7 @@ impl ServeConfig {
             session_rate: env_u32("CHAT_SESSION_RATE", 10)?,
             message_rate: env_u32("CHAT_MESSAGE_RATE", 5)?,
             public_url,
+            io_timeout: Duration::from_secs(10),
         })
     }
 
@@ -103,6 +107,7 @@ impl ServeConfig {
             session_rate: 10,
             message_rate: 5,
             public_url: None,
+            io_timeout: Duration::from_secs(2),
         }
     }
 }

@@ -85,9 +85,17 @@ impl Server {
     /// Binds, opens one connection per worker, and starts serving. The
     /// database must be initialised (`db::init`) first.
     pub fn start(shared: Shared) -> Result<Server> {
-        let listener = tiny_http::Server::http(shared.config.bind).map_err(|e| {
-            Error::Internal(format!("could not listen on {}: {e}", shared.config.bind))
-        })?;
+        let bind = shared.config.bind;
+        let tcp = std::net::TcpListener::bind(bind)
+            .map_err(|e| Error::Internal(format!("could not listen on {bind}: {e}")))?;
+        // Per-connection timeouts: a client that stalls mid-request frees
+        // its worker after io_timeout (vendor/tiny_http/PATCHED.md).
+        let listener = tiny_http::Server::from_listener_with_io_timeout(
+            tcp,
+            None,
+            Some(shared.config.io_timeout),
+        )
+        .map_err(|e| Error::Internal(format!("could not listen on {bind}: {e}")))?;
         let addr = listener
             .server_addr()
             .to_ip()

@@ -88,6 +88,15 @@
     if (sameDay(d, y)) return 'Yesterday';
     return d.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric', month: 'long', year: 'numeric' });
   }
+  function started(iso) {
+    const d = new Date(iso);
+    const mins = Math.round((Date.now() - d) / 60000);
+    if (isNaN(d)) return '';
+    if (mins < 1) return 'started just now';
+    if (mins < 60) return `started ${mins} min ago`;
+    if (sameDay(d, new Date())) return 'started today at ' + hm(d);
+    return 'started ' + d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' }) + ' at ' + hm(d);
+  }
   const fullWhen = (iso) => { const d = new Date(iso); return isNaN(d) ? '' : d.toLocaleString(); };
   const visitorName = (s) => (s.userName && s.userName.trim()) || 'Visitor ' + s.id.slice(0, 4);
   const managerName = (id) => { const m = managers.find((x) => x.id === id); return m ? m.displayName || m.id : id; };
@@ -310,7 +319,7 @@
         h('span', { class: 'row-side' },
           h('time', { datetime: s.updatedAt, title: fullWhen(s.updatedAt) }, shortWhen(s.updatedAt)),
           h('span', { class: 'tags' },
-            s.awaitingReply ? h('span', { class: 'await-mark', title: 'The visitor is waiting for a reply' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), 'Awaiting reply') : null,
+            s.awaitingReply ? h('span', { class: 'await-mark', title: 'The visitor is waiting for a reply' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), h('span', { class: 'await-text' }, 'Awaiting reply')) : null,
             s.status !== 'active' ? statusPill(s.status) : null,
             s.managerId ? h('span', { class: 'assignee', title: 'Assigned to ' + managerName(s.managerId) }, managerName(s.managerId)) : null,
             h('span', { class: 'count', title: s.messageCount + ' messages' }, String(s.messageCount)))));
@@ -412,7 +421,7 @@
       const bits = [];
       if (s.userPhone) bits.push(h('a', { href: 'tel:' + s.userPhone.replace(/[^0-9+]/g, ''), class: 'tel' }, s.userPhone));
       else bits.push(h('span', { class: 'muted' }, 'No phone given'));
-      bits.push(' · ', h('span', { title: fullWhen(s.createdAt) }, 'started ' + shortWhen(s.createdAt) + (/\d/.test(shortWhen(s.createdAt)) && !/min/.test(shortWhen(s.createdAt)) ? '' : ' ago').replace('now ago', 'just now')));
+      bits.push(' · ', h('span', { title: fullWhen(s.createdAt) }, started(s.createdAt)));
       sub.replaceChildren(...bits);
       pill.replaceChildren(statusPill(s.status));
       fillSelect();
@@ -440,7 +449,7 @@
       li.classList.remove('pending', 'failed');
       const who = m.sender === 'user' ? visitorName(session || { id, userName: null })
         : m.managerId === me.id ? 'You' : managerName(m.managerId || 'manager');
-      li.querySelector('.meta').replaceChildren(h('span', { class: 'who' }, who), ' · ',
+      li.querySelector('.meta').replaceChildren(h('span', { class: 'author' }, who), ' · ',
         h('time', { datetime: m.createdAt, title: fullWhen(m.createdAt) }, hm(new Date(m.createdAt))));
     }
     function place(li, seq) {

@@ -122,7 +122,7 @@
  box-shadow:0 6px 20px rgba(0,0,0,.22);transition:transform .15s}
 .launcher:hover{transform:scale(1.06)}
 .left .launcher{right:auto;left:20px}
-.launcher:focus-visible,.sc button:focus-visible,.sc input:focus-visible,.sc textarea:focus-visible{outline:3px solid var(--ring);outline-offset:2px}
+.sc button:focus-visible{outline:3px solid var(--ring);outline-offset:2px}
 .badge{position:absolute;top:-3px;right:-3px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#d1242f;
  color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center;box-shadow:0 0 0 2px #fff}
 .panel{position:fixed;bottom:92px;right:20px;z-index:2147483000;width:370px;height:min(600px,calc(100vh - 112px));
@@ -145,7 +145,7 @@
 .opt{font-weight:400;color:#6e7781}
 .sc input,.sc textarea{width:100%;background:#fff;border:1px solid #c9ced6;border-radius:10px;padding:10px 12px;font-weight:400;
  font-size:15px;color:#1f2328;line-height:1.35}
-.sc input:focus,.sc textarea:focus{border-color:var(--acc)}
+.sc input:focus,.sc textarea:focus{border-color:var(--acc);outline:1px solid var(--acc);outline-offset:-2px}
 .sc input[aria-invalid=true]{border-color:#d1242f}
 .err{color:#b3161f;font-size:12.5px;font-weight:400}
 .primary{background:var(--acc);color:var(--on);border-radius:10px;padding:11px 14px;font-weight:650;text-align:center;cursor:pointer;font-size:15px}
@@ -225,17 +225,16 @@
 
   // accent colour, validated, with a readable text colour on top of it
   (function accent() {
-    let acc = ds.accent && CSS.supports('color', ds.accent) ? ds.accent : '#2563eb';
+    const acc = ds.accent && CSS.supports('color', ds.accent) ? ds.accent : '#2563eb';
+    const cx = document.createElement('canvas').getContext('2d');
+    cx.fillStyle = acc; // normalised to #rrggbb or rgba(...)
+    const v = String(cx.fillStyle);
+    const rgb = v[0] === '#' ? [1, 3, 5].map((i) => parseInt(v.slice(i, i + 2), 16)) : (v.match(/[\d.]+/g) || [37, 99, 235]).slice(0, 3).map(Number);
+    const [r, g, b] = rgb.map((c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; });
+    const light = 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.4;
     wrap.style.setProperty('--acc', acc);
-    const probe = h('span', null);
-    probe.style.color = acc;
-    wrap.append(probe);
-    const m = getComputedStyle(probe).color.match(/[\d.]+/g) || [37, 99, 235];
-    probe.remove();
-    const [r, g, b] = m.map(Number).map((c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; });
-    const lum = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    wrap.style.setProperty('--on', lum > 0.4 ? '#111' : '#fff');
-    wrap.style.setProperty('--ring', lum > 0.4 ? '#111' : acc);
+    wrap.style.setProperty('--on', light ? '#111' : '#fff');
+    wrap.style.setProperty('--ring', light ? '#111' : acc);
   })();
 
   ta.addEventListener('keydown', (e) => {

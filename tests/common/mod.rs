@@ -57,6 +57,15 @@ impl TestServer {
         TestServer::start_with(|_| {})
     }
 
+    /// A server without rate limits, for tests that make many chats.
+    pub fn start_unlimited() -> TestServer {
+        use shopchat::http::ratelimit::RateLimiter;
+        TestServer::start_with(|shared| {
+            shared.session_limiter = RateLimiter::new(0.0, 0.0);
+            shared.message_limiter = RateLimiter::new(0.0, 0.0);
+        })
+    }
+
     /// Starts a server after `configure` has adjusted its shared state.
     pub fn start_with(configure: impl FnOnce(&mut Shared)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");

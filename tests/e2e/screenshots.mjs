@@ -1,0 +1,81 @@
+// Takes the screenshots in docs/screenshots/ from a real server with a few realistic chats.
+// Run: SHOPCHAT_BIN=target/release/shopchat node tests/e2e/screenshots.mjs
+import path from 'node:path';
+import fs from 'node:fs';
+import {
+  REPO, startShopchat, launchBrowser, newPage, seedChat, visitorSays, managerSays, admin,
+  startWidgetChat, widgetSend, adminLogin, W, sleep,
+} from './helpers.mjs';
+
+const OUT = path.join(REPO, 'docs', 'screenshots');
+fs.mkdirSync(OUT, { recursive: true });
+
+const server = await startShopchat();
+const browser = await launchBrowser();
+try {
+  // A few chats from other visitors, so the list looks like a working day.
+  const anna = await seedChat(server, { userName: 'Anna Melnyk', userPhone: '+380 50 222 31 07', messages: ['Hi! Is the linen napkin set in stock?'] });
+  await managerSays(server, anna.id, 'Hello Anna! Yes, we have 6 sets left.');
+  await visitorSays(server, anna, 'Great, I will order two.');
+  await admin(server, 'POST', `/api/chat/sessions/${anna.id}/assign`, { managerId: 'alice' });
+  const tom = await seedChat(server, { userName: 'Tom Baker', messages: ['Can I pay by bank transfer?'] });
+  await managerSays(server, tom.id, 'Yes: the details are in the order confirmation email.');
+  await visitorSays(server, tom, 'Thanks, paid!');
+  await managerSays(server, tom.id, 'Received, your order ships tomorrow.');
+  await admin(server, 'POST', `/api/chat/sessions/${tom.id}/close`, {});
+  await seedChat(server, { userPhone: '+48 601 555 019', messages: ['Do you deliver to Poland?'] });
+  await sleep(50);
+
+  // The visitor on the demo page.
+  const visitor = await newPage(browser);
+  await visitor.goto(server.url + '/');
+  await startWidgetChat(visitor, { name: 'Olena Kovalenko', phone: '+380 67 123 45 67' });
+  await widgetSend(visitor, 'Hello! Do you ship the teal mug to Lviv?');
+  const sessionId = await visitor.evaluate((k) => JSON.parse(localStorage.getItem(k)).sessionId, 'shopchat:' + server.url);
+  await managerSays(server, sessionId, 'Hi Olena! Yes, Nova Poshta delivers to Lviv in 1-2 days.');
+  await visitor.waitForFunction(() => document.querySelector('shopchat-widget').shadowRoot.querySelectorAll('.msg.manager').length === 1);
+  await widgetSend(visitor, 'Perfect. Is it dishwasher safe?\nI want to give it as a gift.');
+  await visitor.locator(W.input).fill('Thank you');
+  await visitor.mouse.move(0, 0);
+  await sleep(400);
+  await visitor.screenshot({ path: path.join(OUT, 'widget-open.png') });
+
+  // The same chat on a phone.
+  const phone = await newPage(browser, { viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  await phone.goto(server.url + '/');
+  await phone.screenshot({ path: path.join(OUT, 'demo-mobile.png') });
+  await phone.evaluate(({ k, v }) => localStorage.setItem(k, v), { k: 'shopchat:' + server.url, v: await visitor.evaluate((k) => localStorage.getItem(k), 'shopchat:' + server.url) });
+  await phone.reload();
+  await phone.locator(W.launcher).click();
+  await phone.waitForFunction(() => document.querySelector('shopchat-widget').shadowRoot.querySelectorAll('.msg[data-seq]').length >= 3);
+  await sleep(300);
+  await phone.screenshot({ path: path.join(OUT, 'widget-mobile.png') });
+
+  // The manager's list and transcript.
+  const manager = await newPage(browser, { viewport: { width: 1200, height: 760 } });
+  await adminLogin(manager, server);
+  await manager.getByRole('button', { name: 'All', exact: true }).click();
+  await manager.locator('.row').nth(3).waitFor();
+  await manager.mouse.move(0, 0);
+  await manager.screenshot({ path: path.join(OUT, 'admin-list.png') });
+  await manager.goto(server.url + '/chat/' + sessionId);
+  await manager.locator('.transcript .msg').nth(2).waitFor();
+  await manager.locator('#reply').fill('It is, and we can gift-wrap it for free.');
+  await sleep(300);
+  await manager.screenshot({ path: path.join(OUT, 'admin-chat.png') });
+
+  const managerPhone = await newPage(browser, { viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  await managerPhone.addInitScript((t) => localStorage.setItem('shopchat.managerToken', t), server.token);
+  await managerPhone.goto(server.url + '/chat');
+  await managerPhone.locator('.row').nth(2).waitFor();
+  await managerPhone.screenshot({ path: path.join(OUT, 'admin-list-mobile.png') });
+
+  const login = await newPage(browser, { viewport: { width: 1000, height: 640 } });
+  await login.goto(server.url + '/chat');
+  await login.locator('#token').waitFor();
+  await login.screenshot({ path: path.join(OUT, 'admin-login.png') });
+  console.log('screenshots written to ' + OUT);
+} finally {
+  await browser.close();
+  await server.stop();
+}
