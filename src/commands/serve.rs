@@ -53,14 +53,14 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     for n in &notes {
         writeln!(out, "{n}")?;
     }
-    writeln!(out, "  demo shop with the widget: {url}/")?;
-    writeln!(out, "  admin panel:               {url}/chat")?;
     if notes.is_empty() {
         writeln!(
             out,
             "  tokens and keys were shown when made; `shopchat managers token admin` or `shopchat keys add NAME` make new ones"
         )?;
     }
+    writeln!(out, "  demo shop with the widget: {url}/")?;
+    writeln!(out, "  admin panel:               {url}/chat")?;
     out.flush()?;
     drop(out);
 
