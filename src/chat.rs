@@ -254,8 +254,14 @@ pub fn post_message(
                 created_at: &now,
             },
         )?;
-        if matches!(author, Author::Visitor) {
-            notify.enqueue(tx, &Event::VisitorMessage(&session, &message))?;
+        match author {
+            Author::Visitor => notify.enqueue(tx, &Event::VisitorMessage(&session, &message))?,
+            // The first manager to answer an unassigned chat takes it, so
+            // two managers do not answer the same visitor.
+            Author::Manager(id) if session.manager_id.is_none() => {
+                sessions::set_manager(tx, session_id, Some(id), &now)?
+            }
+            Author::Manager(_) => {}
         }
         Ok((message, true))
     })

@@ -176,6 +176,11 @@ fn a_manager_reads_the_transcript_and_replies_to_the_visitor() {
     assert_eq!(r.status, 201, "{r:?}");
     assert_eq!(r.body["message"]["sender"], "manager");
     assert_eq!(r.body["message"]["managerId"], "alice");
+    let detail = s.admin("GET", &format!("/api/chat/sessions/{sid}"), None);
+    assert_eq!(
+        detail.body["session"]["managerId"], "alice",
+        "the first to answer takes the chat"
+    );
     let retry = s.admin(
         "POST",
         &format!("/api/chat/sessions/{sid}/messages"),

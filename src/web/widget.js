@@ -318,7 +318,7 @@
   function markRead() {
     let max = st.readSeq || 0;
     for (const s of bySeq.keys()) if (s > max) max = s;
-    if (max !== st.readSeq) { st.readSeq = max; save(); }
+    if (st.sessionId && max !== st.readSeq) { st.readSeq = max; save(); }
     setUnread(0);
   }
   function setUnread(n) {

@@ -11,8 +11,10 @@ let server, browser;
 before(async () => { server = await startShopchat(); browser = await launchBrowser(); });
 after(async () => { await browser?.close(); await server?.stop(); });
 
-const isPoll = (req) => req.method() === 'GET' && /\/api\/public\/chat\/sessions\/[^/]+\/messages\?/.test(req.url());
-const isSend = (req) => req.method() === 'POST' && /\/api\/public\/chat\/sessions\/[^/]+\/messages$/.test(req.url());
+// URL patterns for page.route (GET polls carry a query, POST sends do not)
+const POLL = /\/api\/public\/chat\/sessions\/[^/]+\/messages\?/;
+const SEND = /\/api\/public\/chat\/sessions\/[^/]+\/messages$/;
+const isPoll = (req) => req.method() === 'GET' && POLL.test(req.url());
 const serverMessages = async (sessionId) => (await admin(server, 'GET', `/api/chat/sessions/${sessionId}`)).json.messages;
 
 async function visitorWithChat(name) {
@@ -70,10 +72,10 @@ test('Enter sends, Shift+Enter starts a new line', async () => {
 
 test('a send whose answer was lost is shown as failed, and Retry never doubles it', async () => {
   const { page, sessionId } = await visitorWithChat('Retry');
-  await page.route(isPoll, (r) => r.abort()); // no poll may fix it up behind our back
+  await page.route(POLL, (r) => r.abort()); // no poll may fix it up behind our back
   const bodies = [];
   let first = true;
-  await page.route(isSend, async (route) => {
+  await page.route(SEND, async (route) => {
     bodies.push(JSON.parse(route.request().postData()));
     if (first) { first = false; await route.fetch(); await route.abort('failed'); return; } // stored, answer lost
     await route.continue();
@@ -90,7 +92,7 @@ test('a send whose answer was lost is shown as failed, and Retry never doubles i
   assert.equal(bodies[1].clientMessageId, bodies[0].clientMessageId, 'the retry reuses the clientMessageId');
   assert.deepEqual((await widgetMessages(page)).map((m) => [m.text, m.state]), [['Is the vase waterproof?', 'sent']]);
   assert.equal((await serverMessages(sessionId)).length, 1, 'the server stored it once');
-  await page.unroute(isPoll);
+  await page.unroute(POLL);
   await page.waitForTimeout(3000);
   assert.equal((await widgetMessages(page)).length, 1, 'polling does not add it again');
   assertClean(page);
@@ -99,7 +101,7 @@ test('a send whose answer was lost is shown as failed, and Retry never doubles i
 test('a lost answer is picked up by polling without a retry and shown once', async () => {
   const { page, sessionId } = await visitorWithChat('Lost');
   let first = true;
-  await page.route(isSend, async (route) => {
+  await page.route(SEND, async (route) => {
     if (first) { first = false; await route.fetch(); await route.abort('failed'); return; }
     await route.continue();
   });
@@ -114,7 +116,7 @@ test('a lost answer is picked up by polling without a retry and shown once', asy
 test('429 on send: a clear notice, Retry-After honoured, then it goes through', async () => {
   const { page, sessionId } = await visitorWithChat('Rate');
   const times = [];
-  await page.route(isSend, async (route) => {
+  await page.route(SEND, async (route) => {
     times.push(Date.now());
     if (times.length === 1) {
       await route.fulfill({ status: 429, headers: { 'Retry-After': '2', 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' }, body: '{"error":{"code":"too_many_requests","message":"slow down"}}' });
@@ -153,7 +155,7 @@ test('the server\'s own 429 on starting chats is shown with its wait', async () 
 
 test('a send into a chat closed meanwhile (409) shows the chat closed', async () => {
   const { page, sessionId } = await visitorWithChat('Closed');
-  await page.route(isPoll, (r) => r.abort()); // only the send can tell
+  await page.route(POLL, (r) => r.abort()); // only the send can tell
   assert.equal((await admin(server, 'POST', `/api/chat/sessions/${sessionId}/close`, {})).status, 200);
   await page.locator(W.input).fill('Are you there?');
   await page.locator(W.input).press('Enter');
@@ -190,7 +192,7 @@ test('a polling client never shows a message twice, even when the server repeats
   await managerSays(server, sessionId, 'two');
   await widgetSend(page, 'three');
   let polls = 0;
-  await page.route(isPoll, (route) => { // every poll asks from the start again
+  await page.route(POLL, (route) => { // every poll asks from the start again
     polls++;
     route.continue({ url: route.request().url().replace(/since=\d+/, 'since=0') });
   });
@@ -209,7 +211,6 @@ test('polls every 2.5 s while open, slowly while closed or hidden', async () => 
   await sleep(6000);
   const open = polls.length;
   assert.ok(open >= 2 && open <= 4, `open: ${open} polls in 6 s`);
-  for (const p of polls) assert.ok(new URL(page.url()).origin && p, 'poll');
   await page.keyboard.press('Escape');
   polls.length = 0;
   await sleep(6000);

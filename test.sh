@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test shopchat has: formatting, lints, the Rust unit and
+# integration tests (real server, real binary), and the browser tests in
+# headless Chromium. Installs what it needs on a fresh Debian machine
+# (chromium from apt, playwright-core from npm).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "formatting and lints"
+cargo fmt --check
+cargo clippy --all-targets --quiet -- -D warnings
+
+step "Rust tests (unit, HTTP API, CLI, Telegram fake)"
+cargo test --quiet
+
+step "browser tests (headless Chromium)"
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "error: the browser tests need Debian's chromium: sudo apt-get install chromium" >&2
+        exit 1
+    fi
+fi
+if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+    npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
+fi
+cargo build --release --quiet
+SHOPCHAT_BIN="$PWD/target/release/shopchat" node --test --test-concurrency=1 tests/e2e/*.test.mjs
