@@ -8,6 +8,8 @@ pub mod messages;
 pub mod sessions;
 pub mod stats;
 
+use std::sync::Mutex;
+
 use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 
@@ -73,10 +75,17 @@ pub const SENDER_MANAGER: &str = "manager";
 /// Runs `f` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up
 /// front, so a read-then-write never fails with SQLITE_BUSY half-way
 /// (the busy timeout covers the wait instead).
+///
+/// Writers of this process also queue on one mutex first: SQLite's own
+/// busy handler sleeps and retries (up to 100 ms a try), which under load
+/// let some writers wait a second while others went ahead. Other processes
+/// (the terminal) still meet the busy timeout, and wait their turn.
 pub fn write<T>(
     conn: &mut Connection,
     f: impl FnOnce(&rusqlite::Transaction) -> Result<T>,
 ) -> Result<T> {
+    static WRITERS: Mutex<()> = Mutex::new(());
+    let _turn = WRITERS.lock().unwrap_or_else(|p| p.into_inner());
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let out = f(&tx)?;
     tx.commit()?;

@@ -237,7 +237,8 @@ test('a poll carries the cursor and the visitor secret', async () => {
   assert.equal(url.searchParams.get('userSessionId'), userSessionId);
   const headers = await req.allHeaders();
   assert.equal(headers['x-user-session-id'], userSessionId);
-  assert.equal(headers['x-api-key'], server.key);
+  assert.equal(headers['x-api-key'], await page.evaluate(() => document.querySelector('script[data-api-key]').dataset.apiKey));
+  assert.ok(headers['x-api-key']);
   assertClean(page);
 });
 
