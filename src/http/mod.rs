@@ -169,24 +169,7 @@ fn handle(mut rq: tiny_http::Request, shared: &Shared, conn: &mut Connection) {
         Ok(req) => {
             origin = req.header("origin").map(str::to_string);
             let mut ctx = Ctx { shared, conn };
-            match catch_unwind(AssertUnwindSafe(|| routes::route(&req, &mut ctx))) {
-                Ok(Ok(reply)) => reply,
-                Ok(Err(e)) => {
-                    if e.status() == 500 {
-                        log_error(&method, &path, &e);
-                    }
-                    Reply::error(&e)
-                }
-                Err(panic) => {
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_default();
-                    eprintln!("shopchat: handler panicked on {method} {path}: {what}");
-                    Reply::error(&Error::Internal("handler panicked".into()))
-                }
-            }
+            run_handler(&method, &path, || routes::route(&req, &mut ctx))
         }
     };
     let reply = if public {
@@ -200,6 +183,29 @@ fn handle(mut rq: tiny_http::Request, shared: &Shared, conn: &mut Connection) {
         "{method} {path} {status} {}ms",
         started.elapsed().as_millis()
     );
+}
+
+/// Runs a handler, turning its error into the JSON answer and a panic into
+/// a logged 500, so one bad request never takes a worker down.
+fn run_handler(method: &str, path: &str, handler: impl FnOnce() -> Result<Reply>) -> Reply {
+    match catch_unwind(AssertUnwindSafe(handler)) {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(e)) => {
+            if e.status() == 500 {
+                log_error(method, path, &e);
+            }
+            Reply::error(&e)
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            eprintln!("shopchat: handler panicked on {method} {path}: {what}");
+            Reply::error(&Error::Internal("handler panicked".into()))
+        }
+    }
 }
 
 fn log_error(method: &str, path: &str, e: &Error) {
@@ -231,4 +237,40 @@ fn to_tiny(reply: Reply) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
         add(name, value);
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_handler_answers_500_json_and_the_next_one_runs() {
+        let r = run_handler("GET", "/boom", || panic!("boom"));
+        assert_eq!(r.status, 500);
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["error"]["code"], "internal");
+        assert_eq!(
+            body["error"]["message"], "internal error",
+            "no details leak"
+        );
+        let ok = run_handler("GET", "/fine", || {
+            Ok(Reply::ok(&serde_json::json!({"ok": true})))
+        });
+        assert_eq!(ok.status, 200);
+    }
+
+    #[test]
+    fn an_internal_error_tells_the_client_nothing_more() {
+        let r = run_handler("GET", "/db", || {
+            Err(Error::Internal("disk on fire at /var/x".into()))
+        });
+        assert_eq!(r.status, 500);
+        assert!(!String::from_utf8_lossy(&r.body).contains("disk"));
+        let busy = run_handler("GET", "/db", || Err(Error::Busy));
+        assert_eq!(busy.status, 503);
+        assert!(busy
+            .headers
+            .iter()
+            .any(|(k, v)| *k == "Retry-After" && v == "1"));
+    }
 }
