@@ -410,3 +410,61 @@ fn a_message_telegram_rejects_is_given_up_after_a_few_attempts() {
         .count();
     assert!(refused == 3 || refused == 6, "{refused} attempts");
 }
+
+/// A manager's plain message inside a forum topic.
+fn topic_message(thread: i64, from: i64, message_id: i64, text: &str) -> serde_json::Value {
+    let mut m = message(-1001, from, message_id, text, Some(thread));
+    m["message_thread_id"] = json!(thread);
+    m["is_topic_message"] = json!(true);
+    m
+}
+
+#[test]
+fn topic_mode_gives_each_chat_a_topic_where_managers_simply_write() {
+    let h = Harness::start_with(&[CHAT_A], |c| c.topics = true);
+    h.link_alice(ALICE_TG);
+    let (s1, u1) = h.server.open_chat("Olena");
+    h.server.visitor_says(&s1, &u1, "topic question one");
+    let (s2, u2) = h.server.open_chat("Taras");
+    h.server.visitor_says(&s2, &u2, "topic question two");
+    notification(&h, CHAT_A, "topic question one");
+    notification(&h, CHAT_A, "topic question two");
+    h.server.visitor_says(&s1, &u1, "and a follow-up");
+    notification(&h, CHAT_A, "and a follow-up");
+
+    let topics = h.fake.topics();
+    assert_eq!(topics.len(), 2, "{topics:?}");
+    assert!(topics[0].2.contains("Olena") && topics[0].2.contains(&s1[..8]));
+    let t1 = topics[0].1;
+    let in_t1: Vec<_> = h
+        .fake
+        .sent_to(CHAT_A)
+        .into_iter()
+        .filter(|m| m.thread == Some(t1))
+        .collect();
+    assert!(in_t1.iter().any(|m| m.text.contains("topic question one")));
+    assert!(in_t1.iter().any(|m| m.text.contains("and a follow-up")));
+    assert!(!in_t1.iter().any(|m| m.text.contains("topic question two")));
+    assert!(in_t1[0].text.contains("Write in this topic"));
+
+    // A manager writes in the topic, replying to nothing in particular.
+    let m = h.fake.next_message_id();
+    h.fake
+        .push_update(topic_message(t1, ALICE_TG, m, "Answer in the topic"));
+    assert!(eventually(WAIT, || h.visitor_poll(&s1, &u1).0.len() == 3));
+    assert_eq!(
+        h.visitor_poll(&s1, &u1).0[2]["messageText"],
+        "Answer in the topic"
+    );
+    assert_eq!(h.visitor_poll(&s2, &u2).0.len(), 1);
+    assert!(h
+        .fake
+        .wait_for(WAIT, |s| s.iter().any(|x| x.reply_to == Some(m)
+            && x.thread == Some(t1)
+            && x.text.contains("Sent to"))));
+
+    let m = h.fake.next_message_id();
+    h.fake.push_update(topic_message(t1, ALICE_TG, m, "/close"));
+    assert!(eventually(WAIT, || h.visitor_poll(&s1, &u1).1 == "closed"));
+    assert_eq!(h.visitor_poll(&s2, &u2).1, "active");
+}

@@ -297,3 +297,13 @@ pub fn set_update_offset(conn: &Connection, offset: i64) -> Result<()> {
     .execute([offset.to_string()])?;
     Ok(())
 }
+
+/// Deletes sent and given-up rows older than `before`. The message map is
+/// kept: managers may reply to an old notification.
+pub fn prune(conn: &Connection, before: &str) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM telegram_outbox
+         WHERE (sent_at IS NOT NULL AND sent_at < ?1) OR (failed_at IS NOT NULL AND failed_at < ?1)",
+        [before],
+    )?)
+}

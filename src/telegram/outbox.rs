@@ -38,7 +38,11 @@ pub struct Worker {
     last_any: Option<Instant>,
     /// After a 429: nothing is sent before this.
     paused_until: Option<Instant>,
+    last_prune: Option<Instant>,
 }
+
+/// Sent rows are kept this long (for diagnostics), then deleted.
+const KEEP_SENT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The rows one Telegram message carries.
 struct Batch {
@@ -57,6 +61,7 @@ impl Worker {
             last_sent: HashMap::new(),
             last_any: None,
             paused_until: None,
+            last_prune: None,
         }
     }
 
@@ -66,6 +71,18 @@ impl Worker {
             eprintln!("shopchat: telegram: could not read the outbox: {e}");
         }
         while !stop.load(Ordering::SeqCst) {
+            if self
+                .last_prune
+                .is_none_or(|t| t.elapsed() > Duration::from_secs(3600))
+            {
+                self.last_prune = Some(Instant::now());
+                let before = time::format(
+                    chrono::Utc::now() - chrono::Duration::from_std(KEEP_SENT).unwrap_or_default(),
+                );
+                if let Err(e) = tg_store::prune(&self.conn, &before) {
+                    eprintln!("shopchat: telegram: pruning the outbox: {e}");
+                }
+            }
             match self.step() {
                 Ok(Step::Worked) => {}
                 Ok(Step::Idle) => sleep_unless_stopped(self.config.tuning.idle_interval, stop),
