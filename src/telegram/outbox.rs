@@ -79,7 +79,7 @@ impl Worker {
                 let before = time::format(
                     chrono::Utc::now() - chrono::Duration::from_std(KEEP_SENT).unwrap_or_default(),
                 );
-                if let Err(e) = tg_store::prune(&self.conn, &before) {
+                if let Err(e) = store::write(&mut self.conn, |tx| tg_store::prune(tx, &before)) {
                     eprintln!("shopchat: telegram: pruning the outbox: {e}");
                 }
             }
@@ -294,7 +294,8 @@ impl Worker {
             } => {
                 if self.config.topics && description.contains("thread not found") {
                     if let Some(sid) = &head.session_id {
-                        tg_store::forget_topic(&self.conn, &head.chat_id, sid)?;
+                        let chat = &head.chat_id;
+                        store::write(&mut self.conn, |tx| tg_store::forget_topic(tx, chat, sid))?;
                     }
                     delay = Duration::ZERO;
                 } else if attempt >= t.max_rejected_attempts {
