@@ -236,3 +236,23 @@ fn serve_refuses_half_a_telegram_configuration() {
     assert!(err.contains("TELEGRAM_CHAT_ID is not"), "{err}");
     assert!(!err.contains(TOKEN));
 }
+
+#[test]
+fn telegram_chats_lists_chat_and_user_ids_without_acknowledging() {
+    let fake = FakeTelegram::start(&["-1001"]);
+    fake.push_update(telegram_fake::message(-100777, 4242, 1, "/start", None));
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = shopchat(&dir.path().join("chat.db"));
+    c.args(["telegram", "chats"])
+        .env("TELEGRAM_BOT_TOKEN", TOKEN)
+        .env("TELEGRAM_API_BASE", &fake.url);
+    let out = c.output().unwrap();
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(out.status.success(), "{stdout} {out:?}");
+    assert!(
+        stdout.contains("-100777") && stdout.contains("Shop managers"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("4242"), "{stdout}");
+    assert_eq!(fake.unacknowledged(), 1, "serve must still get the update");
+}

@@ -72,7 +72,11 @@ pub fn run(mut conn: Connection, client: &Client, config: &Config, stop: &Atomic
                     }
                 }
             }
-            Err(ApiError::Api { code: 409, .. }) => {
+            Err(ApiError::Api {
+                code: 409,
+                description,
+                ..
+            }) if description.contains("webhook") => {
                 eprintln!(
                     "shopchat: telegram: a webhook is set, so getUpdates is refused; deleting it (set TELEGRAM_WEBHOOK_SECRET for webhook mode)"
                 );
