@@ -62,34 +62,52 @@ CREATE UNIQUE INDEX chat_messages_client_id
     ON chat_messages(session_id, client_message_id)
     WHERE client_message_id IS NOT NULL;
 
--- Telegram: notifications go through a durable outbox, written in the same
--- transaction as the message that causes them.
+-- Telegram (src/telegram/, SQL in src/store/telegram.rs).
+-- The outbox: one row per notification per configured chat, written in the
+-- same transaction as the message that causes it. The worker sends a chat's
+-- rows in id order, marks them sent, and reschedules failures (backoff).
 CREATE TABLE telegram_outbox (
     id                  INTEGER PRIMARY KEY AUTOINCREMENT,
-    chat_id             TEXT NOT NULL,
+    chat_id             TEXT NOT NULL,          -- as configured: '-1001234567890' or '@channel'
+    kind                TEXT NOT NULL CHECK (kind IN ('new_session', 'message', 'bot')),
     session_id          TEXT REFERENCES chat_sessions(id) ON DELETE CASCADE,
-    message_seq         INTEGER,
-    kind                TEXT NOT NULL,
-    text                TEXT NOT NULL,
-    reply_to_message_id INTEGER,
+    message_seq         INTEGER,                -- the visitor's message, for kind 'message'
+    text                TEXT NOT NULL,          -- 'message': the visitor's text; 'bot': ready HTML
+    reply_to_message_id INTEGER,                -- 'bot': the manager's message it answers
+    message_thread_id   INTEGER,                -- 'bot' in forum-topic mode: the topic
     attempts            INTEGER NOT NULL DEFAULT 0,
     next_attempt_at     TEXT NOT NULL,
-    last_error          TEXT,
+    last_error          TEXT,                   -- redacted: never holds the bot token
     sent_at             TEXT,
+    failed_at           TEXT,                   -- given up: Telegram refused it for good
     telegram_message_id INTEGER,
     created_at          TEXT NOT NULL
 );
-CREATE INDEX telegram_outbox_pending ON telegram_outbox(next_attempt_at) WHERE sent_at IS NULL;
+CREATE INDEX telegram_outbox_pending ON telegram_outbox(chat_id, id)
+    WHERE sent_at IS NULL AND failed_at IS NULL;
+CREATE INDEX telegram_outbox_session ON telegram_outbox(session_id);
 
--- Which Telegram message is about which chat, so a reply finds its session.
+-- Which Telegram message is about which chat, so a manager's reply finds its
+-- session by message_id (never by parsing text).
 CREATE TABLE telegram_message_map (
-    chat_id    TEXT NOT NULL,
+    chat_id    TEXT NOT NULL,                   -- as configured (see telegram_outbox)
     message_id INTEGER NOT NULL,
     session_id TEXT NOT NULL REFERENCES chat_sessions(id) ON DELETE CASCADE,
     PRIMARY KEY (chat_id, message_id)
-);
+) WITHOUT ROWID;
+CREATE INDEX telegram_message_map_session ON telegram_message_map(session_id);
 
+-- Forum-topic mode (TELEGRAM_TOPICS=1): one topic per chat session.
+CREATE TABLE telegram_topics (
+    chat_id    TEXT NOT NULL,                   -- as configured
+    session_id TEXT NOT NULL REFERENCES chat_sessions(id) ON DELETE CASCADE,
+    thread_id  INTEGER NOT NULL,
+    PRIMARY KEY (chat_id, session_id),
+    UNIQUE (chat_id, thread_id)
+) WITHOUT ROWID;
+
+-- Small durable settings: 'update_offset' (the next getUpdates offset).
 CREATE TABLE telegram_state (
-    key   TEXT PRIMARY KEY,                     -- 'update_offset', ...
+    key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
-);
+) WITHOUT ROWID;

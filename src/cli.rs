@@ -31,6 +31,9 @@ pub enum Command {
     /// Add, list or revoke widget API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Check the Telegram bot and chats, or find their ids.
+    #[command(subcommand)]
+    Telegram(TelegramCommand),
 }
 
 #[derive(Debug, Args)]
@@ -92,4 +95,12 @@ pub enum KeysCommand {
     },
     /// Revoke a key: widgets using it get 401.
     Revoke { label: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TelegramCommand {
+    /// Send a test message to each chat in TELEGRAM_CHAT_ID and say what is wrong.
+    Test,
+    /// List the chats and people that wrote to the bot recently, with their ids.
+    Chats,
 }

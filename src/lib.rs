@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod secret;
 pub mod store;
+pub mod telegram;
 pub mod time;
 
 pub use error::Error;

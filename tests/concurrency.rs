@@ -11,8 +11,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::TestServer;
+use rusqlite::TransactionBehavior;
 use serde_json::json;
-use shopchat::chat::{self, Author, NoNotify};
+use shopchat::store::messages::{self, NewMessage};
 
 const SESSIONS: usize = 3;
 const WRITERS: usize = 8;
@@ -34,6 +35,8 @@ fn run(second_connection: bool) {
     let acked: Arc<Mutex<BTreeMap<String, BTreeSet<i64>>>> = Arc::default();
     let failures: Arc<Mutex<Vec<String>>> = Arc::default();
     let writing = Arc::new(AtomicBool::new(true));
+    // Set once every writer, HTTP and second connection, has finished.
+    let finished = Arc::new(AtomicBool::new(false));
 
     let mut writers = Vec::new();
     for w in 0..WRITERS {
@@ -64,6 +67,10 @@ fn run(second_connection: bool) {
         }));
     }
 
+    // The second writer is another connection on the same file, writing
+    // in its own BEGIN IMMEDIATE transactions the way another process (the
+    // terminal) does: it does not share the server's in-process queue, so
+    // it meets the server's writers at SQLite's lock.
     let side_writer = second_connection.then(|| {
         let (db, chats, acked, failures, writing) = (
             server.db.clone(),
@@ -75,30 +82,49 @@ fn run(second_connection: bool) {
         thread::spawn(move || {
             let mut conn = shopchat::db::open(&db).unwrap();
             let mut n = 0;
-            while writing.load(Ordering::SeqCst) {
+            while writing.load(Ordering::SeqCst) || n < 20 {
                 let (sid, _) = &chats[n % SESSIONS];
-                match chat::post_message(
-                    &mut conn,
-                    &NoNotify,
-                    sid,
-                    Author::Manager("alice"),
-                    &format!("side {n}"),
-                    None,
-                ) {
-                    Ok((m, _)) => {
+                let id = uuid::Uuid::new_v4().to_string();
+                let now = shopchat::time::now();
+                let text = format!("side {n}");
+                let result = (|| -> Result<i64, rusqlite::Error> {
+                    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let m = messages::insert(
+                        &tx,
+                        &NewMessage {
+                            id: &id,
+                            session_id: sid,
+                            sender: "manager",
+                            text: &text,
+                            manager_id: Some("alice"),
+                            client_message_id: None,
+                            created_at: &now,
+                        },
+                    )
+                    .map_err(|e| match e {
+                        shopchat::Error::Db(e) => e,
+                        other => panic!("{other:?}"),
+                    })?;
+                    tx.commit()?;
+                    Ok(m.seq)
+                })();
+                match result {
+                    Ok(seq) => {
                         acked
                             .lock()
                             .unwrap()
                             .entry(sid.clone())
                             .or_default()
-                            .insert(m.seq);
+                            .insert(seq);
                     }
                     Err(e) => failures
                         .lock()
                         .unwrap()
-                        .push(format!("second connection: {e:?}")),
+                        .push(format!("second connection: {e}")),
                 }
                 n += 1;
+                // A terminal writes now and then, not in a tight loop.
+                thread::sleep(Duration::from_millis(5));
             }
             n
         })
@@ -106,14 +132,14 @@ fn run(second_connection: bool) {
 
     let mut pollers = Vec::new();
     for p in 0..POLLERS {
-        let (server, chats, writing) = (server.clone(), chats.clone(), writing.clone());
+        let (server, chats, finished) = (server.clone(), chats.clone(), finished.clone());
         pollers.push(thread::spawn(move || {
             let (sid, usid) = chats[p % SESSIONS].clone();
             let mut cursor = 0i64;
             let mut seen = Vec::new();
             let mut last_round = false;
             loop {
-                let done = !writing.load(Ordering::SeqCst);
+                let done = finished.load(Ordering::SeqCst);
                 let path =
                     format!("/api/public/chat/sessions/{sid}/messages?since={cursor}&limit=7");
                 let r = server.public("GET", &path, Some(&usid), None);
@@ -142,8 +168,9 @@ fn run(second_connection: bool) {
     writing.store(false, Ordering::SeqCst);
     if let Some(s) = side_writer {
         let n = s.join().unwrap();
-        assert!(n > 0, "the second connection wrote nothing");
+        assert!(n >= 20, "the second connection wrote {n} messages");
     }
+    finished.store(true, Ordering::SeqCst);
     let acked = acked.lock().unwrap().clone();
     assert_eq!(failures.lock().unwrap().as_slice(), &[] as &[String]);
     let total: usize = acked.values().map(BTreeSet::len).sum();

@@ -5,6 +5,7 @@ mod create_tables;
 pub mod keys;
 pub mod managers;
 mod serve;
+mod telegram;
 
 use crate::cli::{Cli, Command};
 
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Serve(args) => serve::run(&cli, args),
         Command::Managers(cmd) => managers::run(&cli, cmd),
         Command::Keys(cmd) => keys::run(&cli, cmd),
+        Command::Telegram(cmd) => telegram::run(&cli, cmd),
     };
     match result {
         Ok(()) => 0,

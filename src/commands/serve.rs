@@ -13,9 +13,13 @@ use crate::cli::{Cli, ServeArgs};
 use crate::config::ServeConfig;
 use crate::http::{Server, Shared};
 use crate::store::{keys, managers};
+use crate::telegram;
 
 pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::from_args(cli.db.clone(), args)?;
+    let tg = telegram::Config::from_env(config.public_url.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .map(Arc::new);
     let conn = crate::db::init(&config.db)
         .with_context(|| format!("could not open the database {}", config.db.display()))?;
 
@@ -39,8 +43,19 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         signal_hook::flag::register(sig, stop.clone()).context("could not handle signals")?;
     }
 
-    let shared = Shared::new(config.clone());
+    let mut shared = Shared::new(config.clone());
+    if let Some(tg) = &tg {
+        shared.notify = Arc::new(telegram::OutboxNotify::new(tg));
+        shared.telegram = Some(tg.clone());
+    }
     let server = Server::start(shared).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tg_service = match &tg {
+        Some(tg) => Some(
+            telegram::Service::start(tg.clone(), config.db.clone())
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+        None => None,
+    };
     let url = format!("http://{}", server.addr());
     let mut out = std::io::stdout().lock();
     writeln!(out, "shopchat listening on {url}")?;
@@ -52,6 +67,22 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     )?;
     for n in &notes {
         writeln!(out, "{n}")?;
+    }
+    match &tg {
+        Some(tg) => writeln!(
+            out,
+            "  telegram: notifying {} chat(s); answers via {}",
+            tg.chat_ids.len(),
+            if tg.webhook_mode() {
+                "webhook POST /api/telegram/webhook"
+            } else {
+                "getUpdates"
+            }
+        )?,
+        None => writeln!(
+            out,
+            "  telegram: off (set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID; docs/TELEGRAM.md)"
+        )?,
     }
     if notes.is_empty() {
         writeln!(
@@ -69,6 +100,9 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     }
     eprintln!("shopchat: stopping (finishing requests in flight)");
     server.stop();
+    if let Some(t) = tg_service {
+        t.stop();
+    }
     eprintln!("shopchat: stopped");
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod ratelimit;
 pub mod reply;
 pub mod request;
 pub mod routes;
+mod telegram;
 
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -38,6 +39,8 @@ pub struct Shared {
     pub session_limiter: RateLimiter,
     pub message_limiter: RateLimiter,
     pub notify: Arc<dyn Notify>,
+    /// Telegram, when configured (the webhook needs it).
+    pub telegram: Option<Arc<crate::telegram::Config>>,
 }
 
 impl Shared {
@@ -64,6 +67,7 @@ impl Shared {
             session_limiter,
             message_limiter,
             notify: Arc::new(NoNotify),
+            telegram: None,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The route table, authentication, and CORS for the public API.
 
-use super::{admin, assets, public, Ctx, Reply, Request};
+use super::{admin, assets, public, telegram, Ctx, Reply, Request};
 use crate::config::Origins;
 use crate::error::{Error, Result};
 use crate::secret;
@@ -40,6 +40,7 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         ("GET", ["api", "chat", "managers"]) => admin::managers(req, ctx),
         ("GET", ["api", "chat", "me"]) => admin::me(req, ctx),
         ("GET", ["api", "chat", "stats"]) => admin::stats(req, ctx),
+        ("POST", ["api", "telegram", "webhook"]) => telegram::webhook(req, ctx),
 
         ("GET" | "HEAD", [""]) => Ok(assets::demo_page(req, ctx)),
         ("GET" | "HEAD", ["widget.js"]) => Ok(assets::widget(req)),
@@ -75,6 +76,7 @@ fn known_path(segs: &[&str]) -> bool {
                 "messages" | "close" | "assign"
             ]
             | ["api", "chat", "managers" | "me" | "stats"]
+            | ["api", "telegram", "webhook"]
     )
 }
 

@@ -7,6 +7,7 @@ pub mod managers;
 pub mod messages;
 pub mod sessions;
 pub mod stats;
+pub mod telegram;
 
 use std::sync::Mutex;
 

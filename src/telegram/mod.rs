@@ -1,0 +1,390 @@
+//! Telegram: configuration from the environment, the [`Notify`] that writes
+//! the durable outbox, and the background [`Service`] (outbox worker and
+//! getUpdates reader) that `serve` runs. See docs/TELEGRAM.md.
+
+pub mod client;
+pub mod outbox;
+pub mod text;
+pub mod updates;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::Transaction;
+
+use crate::chat::{Event, Notify};
+use crate::error::{Error, Result};
+use crate::store::telegram::{self as tg_store, NewRow, KIND_MESSAGE, KIND_NEW_SESSION};
+
+/// The default Bot API address.
+pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
+
+/// Timings. The defaults suit Telegram; tests shrink them so fault tests
+/// run in seconds.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// TCP connect timeout of every Bot API call.
+    pub connect_timeout: Duration,
+    /// Overall timeout of every Bot API call (at most 10 s).
+    pub request_timeout: Duration,
+    /// getUpdates long-poll wait; must be shorter than `request_timeout`.
+    pub poll_timeout: Duration,
+    /// First retry delay; doubles with each failed attempt.
+    pub min_backoff: Duration,
+    /// Longest retry delay.
+    pub max_backoff: Duration,
+    /// At most one message per this interval to one chat (Telegram: ~1/s).
+    pub per_chat_interval: Duration,
+    /// At most one message per this interval overall (Telegram: 30/s).
+    pub global_interval: Duration,
+    /// How often the idle worker looks at the outbox.
+    pub idle_interval: Duration,
+    /// Attempts before giving up on a message Telegram rejects as malformed (400).
+    pub max_rejected_attempts: i64,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            poll_timeout: Duration::from_secs(5),
+            min_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+            per_chat_interval: Duration::from_secs(1),
+            global_interval: Duration::from_millis(40),
+            idle_interval: Duration::from_millis(250),
+            max_rejected_attempts: 5,
+        }
+    }
+}
+
+/// Everything the Telegram side needs, checked.
+#[derive(Clone)]
+pub struct Config {
+    pub token: String,
+    /// The chats to notify, as configured: numeric ids or `@channel` names.
+    pub chat_ids: Vec<String>,
+    pub api_base: String,
+    /// Webhook mode when set: updates arrive on POST /api/telegram/webhook.
+    pub webhook_secret: Option<String>,
+    /// Forum-topic mode: one topic per chat session.
+    pub topics: bool,
+    /// CHAT_PUBLIC_URL, for links to the admin panel.
+    pub public_url: Option<String>,
+    pub tuning: Tuning,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("token", &"<redacted>")
+            .field("chat_ids", &self.chat_ids)
+            .field("api_base", &self.api_base)
+            .field("webhook", &self.webhook_secret.is_some())
+            .field("topics", &self.topics)
+            .field("public_url", &self.public_url)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads TELEGRAM_* from the environment. `Ok(None)` when neither
+    /// TELEGRAM_BOT_TOKEN nor TELEGRAM_CHAT_ID is set (Telegram off).
+    pub fn from_env(public_url: Option<String>) -> Result<Option<Config>> {
+        use crate::config::env;
+        Config::from_values(
+            env("TELEGRAM_BOT_TOKEN"),
+            env("TELEGRAM_CHAT_ID"),
+            env("TELEGRAM_API_BASE"),
+            env("TELEGRAM_WEBHOOK_SECRET"),
+            env("TELEGRAM_TOPICS"),
+            public_url,
+        )
+    }
+
+    /// Checks the raw values (see [`Config::from_env`]).
+    pub fn from_values(
+        token: Option<String>,
+        chat_ids: Option<String>,
+        api_base: Option<String>,
+        webhook_secret: Option<String>,
+        topics: Option<String>,
+        public_url: Option<String>,
+    ) -> Result<Option<Config>> {
+        let (token, chat_ids) = match (token, chat_ids) {
+            (None, None) => return Ok(None),
+            (Some(_), None) => {
+                return Err(Error::bad_request(
+                    "TELEGRAM_BOT_TOKEN is set but TELEGRAM_CHAT_ID is not: set both (see docs/TELEGRAM.md) or neither",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(Error::bad_request(
+                    "TELEGRAM_CHAT_ID is set but TELEGRAM_BOT_TOKEN is not: set both (see docs/TELEGRAM.md) or neither",
+                ))
+            }
+            (Some(t), Some(c)) => (t.trim().to_string(), c),
+        };
+        // Never echo the token: it is a secret.
+        let (bot_id, rest) = token.split_once(':').unwrap_or(("", ""));
+        if bot_id.is_empty()
+            || !bot_id.bytes().all(|b| b.is_ascii_digit())
+            || rest.is_empty()
+            || !rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(Error::bad_request(
+                "TELEGRAM_BOT_TOKEN does not look like a bot token (digits, ':', then letters, digits, _ and -); copy it from @BotFather",
+            ));
+        }
+        let chat_ids = crate::config::list(&chat_ids);
+        if chat_ids.is_empty() {
+            return Err(Error::bad_request("TELEGRAM_CHAT_ID lists no chat"));
+        }
+        for c in &chat_ids {
+            if !valid_chat_id(c) {
+                return Err(Error::bad_request(format!(
+                    "TELEGRAM_CHAT_ID: '{c}' is not a chat id (a number like -1001234567890, or @channelname)"
+                )));
+            }
+        }
+        let api_base = api_base
+            .map(|b| b.trim().trim_end_matches('/').to_string())
+            .unwrap_or_else(|| DEFAULT_API_BASE.to_string());
+        if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
+            return Err(Error::bad_request(format!(
+                "TELEGRAM_API_BASE must start with https:// or http://, not '{api_base}'"
+            )));
+        }
+        let webhook_secret = webhook_secret.map(|s| s.trim().to_string());
+        if let Some(s) = &webhook_secret {
+            if s.len() > 256
+                || !s
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(Error::bad_request(
+                    "TELEGRAM_WEBHOOK_SECRET must be 1 to 256 of A-Z, a-z, 0-9, _ and - (Telegram's rule)",
+                ));
+            }
+        }
+        let topics = match topics.as_deref().map(str::trim) {
+            None | Some("0") | Some("false") | Some("no") | Some("off") => false,
+            Some("1") | Some("true") | Some("yes") | Some("on") => true,
+            Some(v) => {
+                return Err(Error::bad_request(format!(
+                    "TELEGRAM_TOPICS must be 1 or 0, not '{v}'"
+                )))
+            }
+        };
+        Ok(Some(Config {
+            token,
+            chat_ids,
+            api_base,
+            webhook_secret,
+            topics,
+            public_url,
+            tuning: Tuning::default(),
+        }))
+    }
+
+    /// A configuration for tests: the fake Bot API at `api_base`.
+    pub fn for_tests(api_base: &str, token: &str, chat_ids: &[&str]) -> Config {
+        Config {
+            token: token.to_string(),
+            chat_ids: chat_ids.iter().map(|c| c.to_string()).collect(),
+            api_base: api_base.trim_end_matches('/').to_string(),
+            webhook_secret: None,
+            topics: false,
+            public_url: None,
+            tuning: Tuning::default(),
+        }
+    }
+
+    pub fn webhook_mode(&self) -> bool {
+        self.webhook_secret.is_some()
+    }
+
+    /// The configured id of an incoming message's chat, if it is one of ours.
+    pub fn configured_chat(&self, id: i64, username: Option<&str>) -> Option<&str> {
+        let id = id.to_string();
+        self.chat_ids
+            .iter()
+            .find(|c| {
+                **c == id
+                    || username.is_some_and(|u| {
+                        c.strip_prefix('@')
+                            .is_some_and(|name| name.eq_ignore_ascii_case(u))
+                    })
+            })
+            .map(String::as_str)
+    }
+}
+
+fn valid_chat_id(c: &str) -> bool {
+    if let Some(name) = c.strip_prefix('@') {
+        name.len() >= 4 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    } else {
+        c.parse::<i64>().is_ok()
+    }
+}
+
+/// Writes one outbox row per configured chat for each event, inside the
+/// event's transaction: an acknowledged message always has its
+/// notifications, and the HTTP answer never waits on Telegram.
+pub struct OutboxNotify {
+    chat_ids: Vec<String>,
+}
+
+impl OutboxNotify {
+    pub fn new(config: &Config) -> OutboxNotify {
+        OutboxNotify {
+            chat_ids: config.chat_ids.clone(),
+        }
+    }
+}
+
+impl Notify for OutboxNotify {
+    fn enqueue(&self, tx: &Transaction, event: &Event) -> Result<()> {
+        let now = crate::time::now();
+        for chat_id in &self.chat_ids {
+            let row = match event {
+                Event::NewSession(s) => NewRow {
+                    chat_id,
+                    kind: KIND_NEW_SESSION,
+                    session_id: Some(&s.id),
+                    text: "",
+                    ..NewRow::default()
+                },
+                Event::VisitorMessage(s, m) => NewRow {
+                    chat_id,
+                    kind: KIND_MESSAGE,
+                    session_id: Some(&s.id),
+                    message_seq: Some(m.seq),
+                    text: &m.message_text,
+                    ..NewRow::default()
+                },
+            };
+            tg_store::enqueue(tx, &row, &now)?;
+        }
+        Ok(())
+    }
+}
+
+/// The background threads of `serve`: the outbox worker and, unless in
+/// webhook mode, the getUpdates reader. Dropping it stops them.
+pub struct Service {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Service {
+    /// Starts the threads, each with its own database connection.
+    pub fn start(config: Arc<Config>, db: PathBuf) -> Result<Service> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let client = client::Client::new(&config)?;
+        let mut threads = Vec::new();
+        {
+            let worker = outbox::Worker::new(crate::db::open(&db)?, client.clone(), config.clone());
+            let stop = stop.clone();
+            threads.push(spawn("telegram-outbox", move || worker.run(&stop))?);
+        }
+        {
+            let conn = crate::db::open(&db)?;
+            let (config, stop) = (config.clone(), stop.clone());
+            threads.push(spawn("telegram-updates", move || {
+                updates::run(conn, &client, &config, &stop)
+            })?);
+        }
+        Ok(Service { stop, threads })
+    }
+
+    /// Stops the threads; a Bot API call in flight finishes (or times out) first.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| Error::Internal(format!("could not start the {name} thread: {e}")))
+}
+
+/// Sleeps up to `d`, waking early when `stop` is set.
+pub(crate) fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) {
+    let step = Duration::from_millis(20);
+    let deadline = std::time::Instant::now() + d;
+    while !stop.load(Ordering::SeqCst) {
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            return;
+        }
+        std::thread::sleep(step.min(deadline - now));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(token: &str, chats: &str) -> Result<Option<Config>> {
+        Config::from_values(
+            Some(token.into()),
+            Some(chats.into()),
+            None,
+            None,
+            None,
+            None,
+        )
+    }
+
+    #[test]
+    fn off_without_both_variables_and_an_error_with_one() {
+        assert!(Config::from_values(None, None, None, None, None, None)
+            .unwrap()
+            .is_none());
+        assert!(Config::from_values(Some("1:a".into()), None, None, None, None, None).is_err());
+        assert!(Config::from_values(None, Some("1".into()), None, None, None, None).is_err());
+    }
+
+    #[test]
+    fn chat_ids_and_token_are_checked_without_echoing_the_token() {
+        let c = cfg("123:AA-b_c", " -100123 , @shop_team ")
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.chat_ids, ["-100123", "@shop_team"]);
+        assert_eq!(c.api_base, DEFAULT_API_BASE);
+        assert!(cfg("123:AAb", "my chat").is_err());
+        let e = cfg("secret-token-value", "1").unwrap_err().to_string();
+        assert!(!e.contains("secret-token-value"), "{e}");
+        assert!(!format!("{c:?}").contains("AA-b_c"));
+    }
+
+    #[test]
+    fn incoming_chats_match_by_id_or_username() {
+        let c = cfg("1:a", "-100123,@ShopTeam").unwrap().unwrap();
+        assert_eq!(c.configured_chat(-100123, None), Some("-100123"));
+        assert_eq!(c.configured_chat(-5, Some("shopteam")), Some("@ShopTeam"));
+        assert_eq!(c.configured_chat(-5, Some("other")), None);
+    }
+}

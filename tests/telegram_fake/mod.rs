@@ -1,0 +1,443 @@
+//! A small fake Telegram Bot API on loopback (tiny_http), the one fake the
+//! tests use: it records sendMessage calls, serves queued updates through
+//! getUpdates, and can fail on purpose (500, 429 with retry_after, hang).
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const TOKEN: &str = "123456:TEST-fake_token";
+pub const BOT_ID: i64 = 123456;
+
+/// How sendMessage (and createForumTopic) answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    Ok,
+    /// Answer this HTTP status with an error body.
+    Fail(u16),
+    /// 429 with parameters.retry_after.
+    TooMany(u64),
+    /// Sleep this long before answering 500 (the client should time out).
+    Hang(Duration),
+}
+
+/// A message the fake accepted.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub chat_id: String,
+    pub text: String,
+    pub parse_mode: String,
+    pub message_id: i64,
+    pub reply_to: Option<i64>,
+    pub thread: Option<i64>,
+    pub at: Instant,
+}
+
+/// Any Bot API call and how it was answered (0: hung).
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub status: u16,
+    pub at: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    mode: Option<Mode>,
+    known_chats: Vec<String>,
+    sent: Vec<Sent>,
+    calls: Vec<Call>,
+    updates: Vec<Value>,
+    next_update_id: i64,
+    next_message_id: i64,
+    topics: Vec<(String, i64, String)>,
+}
+
+pub struct FakeTelegram {
+    pub url: String,
+    state: Arc<(Mutex<State>, Condvar)>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeTelegram {
+    /// A fake that knows `chats` (others get 400 "chat not found").
+    pub fn start(chats: &[&str]) -> FakeTelegram {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("fake binds"));
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let state = Arc::new((
+            Mutex::new(State {
+                mode: Some(Mode::Ok),
+                known_chats: chats.iter().map(|c| c.to_string()).collect(),
+                next_update_id: 5000,
+                next_message_id: 100,
+                ..State::default()
+            }),
+            Condvar::new(),
+        ));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (state, stop) = (state.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    if let Ok(Some(rq)) = server.recv_timeout(Duration::from_millis(20)) {
+                        let state = state.clone();
+                        std::thread::spawn(move || handle(rq, &state));
+                    }
+                }
+            })
+        };
+        FakeTelegram {
+            url,
+            state,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.0.lock().unwrap()
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.lock().mode = Some(mode);
+    }
+
+    /// From now on, `chat` answers 400 "chat not found" (the bot left it).
+    pub fn forget_chat(&self, chat: &str) {
+        self.lock().known_chats.retain(|c| c != chat);
+    }
+
+    /// Every accepted sendMessage, in order.
+    pub fn sent(&self) -> Vec<Sent> {
+        self.lock().sent.clone()
+    }
+
+    pub fn sent_to(&self, chat: &str) -> Vec<Sent> {
+        self.sent()
+            .into_iter()
+            .filter(|s| s.chat_id == chat)
+            .collect()
+    }
+
+    pub fn calls(&self, method: &str) -> Vec<Call> {
+        self.lock()
+            .calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
+    }
+
+    pub fn topics(&self) -> Vec<(String, i64, String)> {
+        self.lock().topics.clone()
+    }
+
+    /// Queues an update for getUpdates; returns its update_id.
+    pub fn push_update(&self, message: Value) -> i64 {
+        let (lock, cv) = &*self.state;
+        let mut st = lock.lock().unwrap();
+        let id = st.next_update_id;
+        st.next_update_id += 1;
+        st.updates
+            .push(json!({"update_id": id, "message": message}));
+        cv.notify_all();
+        id
+    }
+
+    /// A new message id, as Telegram would give a manager's message.
+    pub fn next_message_id(&self) -> i64 {
+        let mut st = self.lock();
+        st.next_message_id += 1;
+        st.next_message_id
+    }
+
+    /// Updates not yet acknowledged by a getUpdates offset.
+    pub fn unacknowledged(&self) -> usize {
+        self.lock().updates.len()
+    }
+
+    /// Waits up to `timeout` for `f` to hold on the accepted messages.
+    pub fn wait_for(&self, timeout: Duration, f: impl Fn(&[Sent]) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if f(&self.sent()) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for FakeTelegram {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A message as Telegram delivers it in an update.
+pub fn message(chat: i64, from: i64, message_id: i64, text: &str, reply_to: Option<i64>) -> Value {
+    let mut m = json!({
+        "message_id": message_id,
+        "from": {"id": from, "is_bot": false, "first_name": "Manager"},
+        "chat": {"id": chat, "type": "supergroup", "title": "Shop managers"},
+        "date": 1_700_000_000,
+        "text": text,
+    });
+    if let Some(r) = reply_to {
+        m["reply_to_message"] = json!({
+            "message_id": r,
+            "from": {"id": BOT_ID, "is_bot": true, "first_name": "Shop bot"},
+            "chat": {"id": chat, "type": "supergroup"},
+            "date": 1_700_000_000,
+            "text": "(the notification)",
+        });
+    }
+    m
+}
+
+fn respond(rq: tiny_http::Request, status: u16, body: Value) {
+    let h = tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap();
+    let _ = rq.respond(
+        tiny_http::Response::from_string(body.to_string())
+            .with_status_code(status)
+            .with_header(h),
+    );
+}
+
+fn error(code: u16, description: &str) -> Value {
+    json!({"ok": false, "error_code": code, "description": description})
+}
+
+fn handle(mut rq: tiny_http::Request, state: &(Mutex<State>, Condvar)) {
+    let url = rq.url().to_string();
+    let mut body = String::new();
+    let _ = rq.as_reader().read_to_string(&mut body);
+    let body: Value = serde_json::from_str(&body).unwrap_or(json!({}));
+    let Some((token, method)) = url
+        .strip_prefix("/bot")
+        .and_then(|rest| rest.split_once('/'))
+    else {
+        return respond(rq, 404, error(404, "Not Found"));
+    };
+    let method = method.to_string();
+    let log = |status: u16| {
+        state.0.lock().unwrap().calls.push(Call {
+            method: method.clone(),
+            status,
+            at: Instant::now(),
+        })
+    };
+    if token != TOKEN {
+        log(401);
+        return respond(rq, 401, error(401, "Unauthorized"));
+    }
+    match method.as_str() {
+        "getMe" => {
+            log(200);
+            respond(
+                rq,
+                200,
+                json!({"ok": true, "result": {"id": BOT_ID, "is_bot": true, "first_name": "Shop bot", "username": "shop_test_bot"}}),
+            )
+        }
+        "sendMessage" | "createForumTopic" => {
+            let mode = state.0.lock().unwrap().mode.clone().unwrap_or(Mode::Ok);
+            match mode {
+                Mode::Fail(code) => {
+                    log(code);
+                    respond(rq, code, error(code, "Internal Server Error"))
+                }
+                Mode::TooMany(s) => {
+                    log(429);
+                    respond(
+                        rq,
+                        429,
+                        json!({"ok": false, "error_code": 429,
+                               "description": format!("Too Many Requests: retry after {s}"),
+                               "parameters": {"retry_after": s}}),
+                    )
+                }
+                Mode::Hang(d) => {
+                    log(0);
+                    std::thread::sleep(d);
+                    respond(rq, 500, error(500, "too late"))
+                }
+                Mode::Ok => accept(rq, state, &method, &body, log),
+            }
+        }
+        "getUpdates" => {
+            log(200);
+            let offset = body["offset"].as_i64().unwrap_or(0);
+            let wait = Duration::from_secs(body["timeout"].as_u64().unwrap_or(0))
+                .min(Duration::from_secs(2));
+            let deadline = Instant::now() + wait;
+            let (lock, cv) = state;
+            let mut st = lock.lock().unwrap();
+            st.updates
+                .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+            while st.updates.is_empty() && Instant::now() < deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                st = cv.wait_timeout(st, left).unwrap().0;
+            }
+            let result: Vec<Value> = st.updates.clone();
+            drop(st);
+            respond(rq, 200, json!({"ok": true, "result": result}))
+        }
+        "setWebhook" | "deleteWebhook" => {
+            log(200);
+            respond(rq, 200, json!({"ok": true, "result": true}))
+        }
+        _ => {
+            log(404);
+            respond(rq, 404, error(404, "Not Found: method not found"))
+        }
+    }
+}
+
+fn accept(
+    rq: tiny_http::Request,
+    state: &(Mutex<State>, Condvar),
+    method: &str,
+    body: &Value,
+    log: impl Fn(u16),
+) {
+    let chat = match &body["chat_id"] {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        _ => String::new(),
+    };
+    let mut st = state.0.lock().unwrap();
+    if !st.known_chats.contains(&chat) {
+        drop(st);
+        log(400);
+        return respond(rq, 400, error(400, "Bad Request: chat not found"));
+    }
+    st.next_message_id += 1;
+    let id = st.next_message_id;
+    let result = if method == "createForumTopic" {
+        let name = body["name"].as_str().unwrap_or("").to_string();
+        st.topics.push((chat.clone(), id, name.clone()));
+        json!({"message_thread_id": id, "name": name, "icon_color": 7322096})
+    } else {
+        st.sent.push(Sent {
+            chat_id: chat.clone(),
+            text: body["text"].as_str().unwrap_or("").to_string(),
+            parse_mode: body["parse_mode"].as_str().unwrap_or("").to_string(),
+            message_id: id,
+            reply_to: body["reply_parameters"]["message_id"].as_i64(),
+            thread: body["message_thread_id"].as_i64(),
+            at: Instant::now(),
+        });
+        json!({"message_id": id, "chat": {"id": chat.parse::<i64>().unwrap_or(0)}, "date": 1_700_000_000})
+    };
+    drop(st);
+    log(200);
+    respond(rq, 200, json!({"ok": true, "result": result}))
+}
+
+/// An in-process server wired to the fake: notifications through the
+/// outbox, the outbox worker and the updates reader running.
+pub struct Harness {
+    // Dropped first: the Telegram threads stop before the server and fake.
+    pub service: Option<shopchat::telegram::Service>,
+    pub config: Arc<shopchat::telegram::Config>,
+    pub server: crate::common::TestServer,
+    pub fake: FakeTelegram,
+}
+
+/// Timings that make fault tests take seconds, not minutes.
+pub fn fast_tuning() -> shopchat::telegram::Tuning {
+    shopchat::telegram::Tuning {
+        connect_timeout: Duration::from_millis(500),
+        request_timeout: Duration::from_millis(1500),
+        poll_timeout: Duration::from_secs(1),
+        min_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(800),
+        per_chat_interval: Duration::from_millis(50),
+        global_interval: Duration::from_millis(5),
+        idle_interval: Duration::from_millis(20),
+        max_rejected_attempts: 3,
+    }
+}
+
+impl Harness {
+    pub fn start(chats: &[&str]) -> Harness {
+        Harness::start_with(chats, |_| {})
+    }
+
+    pub fn start_with(
+        chats: &[&str],
+        tune: impl FnOnce(&mut shopchat::telegram::Config),
+    ) -> Harness {
+        let fake = FakeTelegram::start(chats);
+        let mut config = shopchat::telegram::Config::for_tests(&fake.url, TOKEN, chats);
+        config.tuning = fast_tuning();
+        tune(&mut config);
+        let config = Arc::new(config);
+        let server = crate::common::TestServer::start_with(|shared| {
+            shared.notify = Arc::new(shopchat::telegram::OutboxNotify::new(&config));
+            shared.telegram = Some(config.clone());
+        });
+        let service = shopchat::telegram::Service::start(config.clone(), server.db.clone())
+            .expect("telegram service starts");
+        Harness {
+            service: Some(service),
+            config,
+            server,
+            fake,
+        }
+    }
+
+    /// Links manager `alice` to Telegram user `telegram_id`.
+    pub fn link_alice(&self, telegram_id: i64) {
+        let conn = shopchat::db::open(&self.server.db).unwrap();
+        assert!(
+            shopchat::store::managers::set_telegram_id(&conn, "alice", Some(telegram_id)).unwrap()
+        );
+    }
+
+    /// The visitor's view of a session: (messages, sessionStatus).
+    pub fn visitor_poll(&self, sid: &str, usid: &str) -> (Vec<Value>, String) {
+        let r = self.server.public(
+            "GET",
+            &format!("/api/public/chat/sessions/{sid}/messages"),
+            Some(usid),
+            None,
+        );
+        assert_eq!(r.status, 200, "{r:?}");
+        (
+            r.body["messages"].as_array().unwrap().clone(),
+            r.body["sessionStatus"].as_str().unwrap().to_string(),
+        )
+    }
+
+    pub fn outbox(&self) -> Vec<shopchat::store::telegram::OutboxRow> {
+        let conn = shopchat::db::open(&self.server.db).unwrap();
+        shopchat::store::telegram::all(&conn).unwrap()
+    }
+}
+
+/// Polls `f` every 20 ms until it holds or `timeout` passes.
+pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
