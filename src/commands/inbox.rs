@@ -22,10 +22,10 @@ use crate::store::{sessions, SessionSummary, STATUS_ACTIVE};
 const LIST_LIMIT: u32 = 50;
 
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
+    let mut conn = term::open(cli)?;
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         bail!("inbox is interactive and needs a terminal; in scripts use `shopchat sessions`, `show` and `reply`");
     }
-    let mut conn = term::open(cli)?;
     let me = term::acting_manager(&conn, cli)?;
     let term_err = Term::stderr();
     let theme = ColorfulTheme::default();

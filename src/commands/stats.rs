@@ -80,6 +80,7 @@ fn duration(secs: Option<f64>) -> String {
     let s = secs.round().max(0.0) as u64;
     match s {
         s if s < 60 => format!("{s} s"),
+        s if s < 3600 && s % 60 == 0 => format!("{} min", s / 60),
         s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
         s if s < 86_400 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
         s => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
@@ -94,6 +95,7 @@ mod tests {
     fn durations_are_short_and_human() {
         assert_eq!(duration(Some(42.4)), "42 s");
         assert_eq!(duration(Some(200.0)), "3 min 20 s");
+        assert_eq!(duration(Some(240.0)), "4 min");
         assert_eq!(duration(Some(7500.0)), "2 h 5 min");
         assert_eq!(duration(Some(90_000.0)), "1 d 1 h");
         assert!(duration(None).starts_with('—'));

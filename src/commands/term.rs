@@ -337,7 +337,8 @@ enum Col {
 }
 
 /// The chats as a table that fits `ui.width`: the last message is cut to
-/// the room left; on narrow terminals phone, manager and count go first.
+/// the room left; on narrow terminals the count, phone, manager and time
+/// columns go, in that order.
 pub fn sessions_table(items: &[SessionSummary], ui: &Ui, now: DateTime<Utc>) -> String {
     let mut cols = vec![
         Col::Id,
@@ -349,7 +350,7 @@ pub fn sessions_table(items: &[SessionSummary], ui: &Ui, now: DateTime<Utc>) -> 
         Col::Last,
         Col::Updated,
     ];
-    let droppable = [Col::Phone, Col::Manager, Col::Count];
+    let droppable = [Col::Count, Col::Phone, Col::Manager, Col::Updated];
     let mut budget = ui.width;
     let mut rendered = String::new();
     for _ in 0..12 {
@@ -384,6 +385,7 @@ fn render_sessions(
     cols: &[Col],
     last_budget: usize,
 ) -> String {
+    let name_w = if ui.width >= 80 { 18 } else { 12 };
     let mut t = ui.table();
     t.set_header(cols.iter().map(|c| {
         let h = match c {
@@ -402,7 +404,7 @@ fn render_sessions(
         let s = &item.session;
         t.add_row(cols.iter().map(|c| match c {
             Col::Id => Cell::new(short(&s.id)).fg(Color::Cyan),
-            Col::Name => Cell::new(cut(s.user_name.as_deref().unwrap_or("—"), 18)),
+            Col::Name => Cell::new(cut(s.user_name.as_deref().unwrap_or("—"), name_w)),
             Col::Phone => Cell::new(cut(s.user_phone.as_deref().unwrap_or(""), 18)),
             Col::Status => status_cell(item),
             Col::Manager => Cell::new(cut(s.manager_id.as_deref().unwrap_or(""), 12)),
