@@ -270,6 +270,9 @@ fn backup_makes_a_checked_copy_and_never_overwrites_by_accident() {
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// id, name, status, messages (sender, text).
+type Dumped = (String, Option<String>, String, Vec<(String, String)>);
+
 #[test]
 fn demo_data_is_realistic_deterministic_and_makes_a_manager() {
     let a = Db::empty();
@@ -306,7 +309,7 @@ fn demo_data_is_realistic_deterministic_and_makes_a_manager() {
     assert_eq!(managers.len(), 1);
     assert_eq!(managers[0].id, "demo");
 
-    let dump = |db: &Db| -> Vec<(String, Option<String>, String, Vec<(String, String)>)> {
+    let dump = |db: &Db| -> Vec<Dumped> {
         let conn = db.conn();
         let f = shopchat::store::sessions::Filter {
             limit: 1000,

@@ -24,6 +24,16 @@ pub const LUKAS: &str = "deadbeef-4444-4555-a666-777788889999";
 /// Taras: active, no messages yet.
 pub const TARAS: &str = "e5e5e5e5-5555-4666-b777-88889999aaaa";
 
+/// id, name, phone, manager, created, messages (author, text, time).
+type FixtureChat<'a> = (
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    &'a str,
+    &'a [(&'a str, &'a str, &'a str)],
+);
+
 /// A temporary database.
 pub struct Db {
     pub dir: tempfile::TempDir,
@@ -55,14 +65,7 @@ impl Db {
         let mut conn = db.conn();
         shopchat::commands::managers::create(&conn, "alice", Some("Alice"), None).unwrap();
         shopchat::commands::managers::create(&conn, "bob", Some("Bob"), None).unwrap();
-        let chats: &[(
-            &str,
-            Option<&str>,
-            Option<&str>,
-            Option<&str>,
-            &str,
-            &[(&str, &str, &str)],
-        )] = &[
+        let chats: &[FixtureChat] = &[
             (
                 OLENA,
                 Some("Олена Коваль"),
