@@ -127,16 +127,17 @@ pub enum StatusFilter {
 
 #[derive(Debug, Args)]
 pub struct SessionsArgs {
-    /// Only chats with this status.
-    #[arg(long, value_enum, default_value_t = StatusFilter::All)]
-    pub status: StatusFilter,
+    /// Only chats with this status [default: all; active with --awaiting].
+    #[arg(long, value_enum)]
+    pub status: Option<StatusFilter>,
     /// Find by name (any case) or phone (by digits: "+380 67" finds 38067...).
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
     /// Only chats of this manager, or `none` for unassigned ones.
     #[arg(long, value_name = "ID|none")]
     pub manager: Option<String>,
-    /// Only chats whose last message is the visitor's.
+    /// Only chats whose last message is the visitor's (open ones, unless
+    /// --status says otherwise).
     #[arg(long)]
     pub awaiting: bool,
     /// At most this many chats.

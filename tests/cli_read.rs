@@ -52,7 +52,13 @@ fn sessions_filters_match_the_api() {
         ["3f2a", "3f2a", "c0ff", "e5e5"]
     );
     assert_eq!(ids(&["--status", "closed"]), ["7b1c"]);
-    assert_eq!(ids(&["--awaiting", "--status", "active"]), ["3f2a", "3f2a"]);
+    assert_eq!(ids(&["--awaiting"]), ["3f2a", "3f2a"]);
+    // Anna's closed chat ended with her message: only an explicit status shows it.
+    assert_eq!(
+        ids(&["--awaiting", "--status", "all"]),
+        ["3f2a", "3f2a", "7b1c"]
+    );
+    assert_eq!(ids(&["--awaiting", "--status", "closed"]), ["7b1c"]);
     assert_eq!(ids(&["--manager", "none"]), ["3f2a", "e5e5", "dead"]);
     assert_eq!(
         ids(&["--manager", "alice", "--status", "active"]),

@@ -14,7 +14,12 @@ const MAX_SEARCH_CHARS: usize = 100;
 
 pub fn run(cli: &Cli, args: &SessionsArgs) -> anyhow::Result<()> {
     let conn = term::open(cli)?;
-    let status = match args.status {
+    let wanted = args.status.unwrap_or(if args.awaiting {
+        StatusFilter::Active
+    } else {
+        StatusFilter::All
+    });
+    let status = match wanted {
         StatusFilter::All => None,
         StatusFilter::Active => Some(crate::store::STATUS_ACTIVE),
         StatusFilter::Closed => Some(crate::store::STATUS_CLOSED),
