@@ -260,6 +260,9 @@ fn generate(
             created_at: crate::time::format(start - Duration::seconds(rng.i64(2..40))),
             updated_at: crate::time::format(start),
         };
+        // Questions in a random order, each answered by its own answer.
+        let mut qa: Vec<usize> = (0..lang.qa.len()).collect();
+        rng.shuffle(&mut qa);
         for (k, off) in offsets.iter().enumerate() {
             let visitor = k % 2 == 0;
             let text = match k {
@@ -267,8 +270,8 @@ fn generate(
                 1 => pick(&mut rng, lang.greetings),
                 k if finished && len >= 4 && k + 2 >= len && visitor => pick(&mut rng, lang.thanks),
                 k if finished && len >= 4 && k + 2 >= len => pick(&mut rng, lang.byes),
-                _ if visitor => pick(&mut rng, lang.questions),
-                _ => pick(&mut rng, lang.answers),
+                k if visitor => lang.qa[qa[(k / 2 - 1) % qa.len()]].0,
+                k => lang.qa[qa[(k / 2 - 1) % qa.len()]].1,
             };
             msgs.push(DemoMessage {
                 id: uuid(&mut rng),

@@ -7,8 +7,8 @@ pub struct Lang {
     pub last: &'static [&'static str],
     pub openers: &'static [&'static str],
     pub greetings: &'static [&'static str],
-    pub questions: &'static [&'static str],
-    pub answers: &'static [&'static str],
+    /// A visitor's question and the manager's answer to it.
+    pub qa: &'static [(&'static str, &'static str)],
     pub thanks: &'static [&'static str],
     pub byes: &'static [&'static str],
 }
@@ -61,25 +61,41 @@ pub const UK: Lang = Lang {
         "Доброго дня! Хвилинку, уточню на складі.",
         "Вітаємо! Дивлюся ваше замовлення.",
     ],
-    questions: &[
-        "А інші кольори є?",
-        "Скільки днів іде доставка Новою поштою?",
-        "Можна відправити сьогодні?",
-        "Чи буде знижка, якщо взяти дві пари?",
-        "Який у вас розмір M у сантиметрах?",
-        "Як оформити повернення?",
-        "А можна на відділення №{n}?",
-        "Оплата карткою на сайті працює?",
-    ],
-    answers: &[
-        "Так, є чорний і білий кольори.",
-        "Доставка Новою поштою 1–2 дні.",
-        "Якщо оформите до 16:00, відправимо сьогодні.",
-        "На другу пару знижка 10%.",
-        "M — це обхват грудей 92–96 см, довжина 68 см.",
-        "Повернення протягом 14 днів, заповніть бланк у посилці.",
-        "Номер ТТН: 20450{n}",
-        "Так, усе працює. Якщо буде помилка, напишіть нам.",
+    qa: &[
+        ("А інші кольори є?", "Так, є чорний і білий кольори."),
+        (
+            "Скільки днів іде доставка Новою поштою?",
+            "Доставка Новою поштою 1–2 дні.",
+        ),
+        (
+            "Можна відправити сьогодні?",
+            "Якщо оформите до 16:00, відправимо сьогодні.",
+        ),
+        (
+            "Чи буде знижка, якщо взяти дві пари?",
+            "На другу пару знижка 10%.",
+        ),
+        (
+            "Який у вас розмір M у сантиметрах?",
+            "M — це обхват грудей 92–96 см, довжина 68 см.",
+        ),
+        (
+            "Як оформити повернення?",
+            "Повернення протягом 14 днів, бланк лежить у посилці.",
+        ),
+        (
+            "А можна на відділення №{n}?",
+            "Так, вкажіть його в коментарі до замовлення.",
+        ),
+        (
+            "Оплата карткою на сайті працює?",
+            "Так, усе працює. Якщо буде помилка, напишіть нам.",
+        ),
+        ("Коли буде ТТН?", "Номер ТТН: 20450{n}"),
+        (
+            "А 41 розмір маломірить?",
+            "Ні, розмір у розмір, устілка 26,5 см.",
+        ),
     ],
     thanks: &[
         "Дякую, оформлюю замовлення!",
@@ -114,20 +130,32 @@ pub const EN: Lang = Lang {
         "Hello! Sure, happy to help.",
         "Good afternoon! One moment please.",
     ],
-    questions: &[
-        "How much is shipping?",
-        "Do you have it in navy?",
-        "Can I return it if it doesn't fit?",
-        "Is there a discount code for first orders?",
-        "What's the tracking number?",
-    ],
-    answers: &[
-        "Shipping to the UK is €9, free over €80.",
-        "Yes, navy and olive are in stock.",
-        "Returns are free within 30 days.",
-        "Use WELCOME10 for 10% off your first order.",
-        "Tracking number: RR{n}UA",
-        "Delivery takes 5 to 8 working days.",
+    qa: &[
+        (
+            "How much is shipping?",
+            "Shipping to the UK is €9, free over €80.",
+        ),
+        (
+            "Do you have it in navy?",
+            "Yes, navy and olive are in stock.",
+        ),
+        (
+            "Can I return it if it doesn't fit?",
+            "Returns are free within 30 days.",
+        ),
+        (
+            "Is there a discount code for first orders?",
+            "Use WELCOME10 for 10% off your first order.",
+        ),
+        ("What's the tracking number?", "Tracking number: RR{n}UA"),
+        (
+            "How long does delivery take?",
+            "Delivery takes 5 to 8 working days.",
+        ),
+        (
+            "Does the L fit true to size?",
+            "It runs slightly large; most people take their usual size or one down.",
+        ),
     ],
     thanks: &[
         "Great, thank you!",
@@ -164,16 +192,12 @@ pub const PL: Lang = Lang {
         "Dzień dobry, kiedy dotrze moje zamówienie nr {n}?",
     ],
     greetings: &["Dzień dobry! Już sprawdzam.", "Cześć! Chętnie pomogę."],
-    questions: &[
-        "Ile kosztuje wysyłka?",
-        "Czy mogę zapłacić BLIKIEM?",
-        "Czy jest inny kolor?",
-    ],
-    answers: &[
-        "Wysyłka do Polski kosztuje 25 zł.",
-        "Tak, BLIK działa.",
-        "Mamy jeszcze beżowy i czarny.",
-        "Numer przesyłki: PL{n}",
+    qa: &[
+        ("Ile kosztuje wysyłka?", "Wysyłka do Polski kosztuje 25 zł."),
+        ("Czy mogę zapłacić BLIKIEM?", "Tak, BLIK działa."),
+        ("Czy jest inny kolor?", "Mamy jeszcze beżowy i czarny."),
+        ("Jaki jest numer przesyłki?", "Numer przesyłki: PL{n}"),
+        ("Ile trwa dostawa?", "Zwykle 3–5 dni roboczych."),
     ],
     thanks: &["Dziękuję bardzo!", "Super, dzięki!"],
     byes: &["Dziękujemy i pozdrawiamy!", "Miłego dnia!"],
@@ -192,16 +216,24 @@ pub const DE: Lang = Lang {
         "Guten Tag! Ich schaue sofort nach.",
         "Hallo! Gerne helfe ich Ihnen.",
     ],
-    questions: &[
-        "Was kostet der Versand?",
-        "Kann ich per Rechnung zahlen?",
-        "Gibt es den auch in Grau?",
-    ],
-    answers: &[
-        "Der Versand nach Deutschland kostet 12 €.",
-        "Ja, Grau ist auf Lager.",
-        "Die Sendungsnummer ist DE{n}.",
-        "Die Lieferung dauert 4 bis 7 Werktage.",
+    qa: &[
+        (
+            "Was kostet der Versand?",
+            "Der Versand nach Deutschland kostet 12 €.",
+        ),
+        ("Gibt es den auch in Grau?", "Ja, Grau ist auf Lager."),
+        (
+            "Haben Sie eine Sendungsnummer?",
+            "Die Sendungsnummer ist DE{n}.",
+        ),
+        (
+            "Wie lange dauert die Lieferung?",
+            "Die Lieferung dauert 4 bis 7 Werktage.",
+        ),
+        (
+            "Kann ich per PayPal zahlen?",
+            "Ja, PayPal und Kreditkarte gehen beide.",
+        ),
     ],
     thanks: &["Vielen Dank!", "Super, danke schön!"],
     byes: &[
