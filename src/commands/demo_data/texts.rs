@@ -180,11 +180,11 @@ pub const PL: Lang = Lang {
     ],
     last: &[
         "Nowak",
-        "Kowalski",
-        "Wiśniewska",
+        "Kowalczyk",
         "Wójcik",
-        "Kamińska",
-        "Lewandowski",
+        "Mazur",
+        "Krawczyk",
+        "Zając",
     ],
     openers: &[
         "Dzień dobry, czy wysyłacie do Polski?",
