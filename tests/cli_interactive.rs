@@ -219,3 +219,35 @@ fn inbox_refresh_shows_a_chat_that_arrived_meanwhile() {
     p.exp_string(&l1("Bye.")).unwrap();
     assert_eq!(exit_code(&mut p), 0);
 }
+
+#[test]
+fn ctrl_c_leaves_the_inbox_quietly() {
+    let db = Db::fixture();
+    let mut p = spawn(&db, &["--as", "alice", "inbox"]);
+    p.exp_string(&l1("Pick a chat")).unwrap();
+    press(&mut p, "\x03");
+    assert_eq!(exit_code(&mut p), 130);
+    let rest = p.exp_eof().unwrap_or_default();
+    assert!(!rest.contains("error"), "{rest}");
+    assert!(!rest.contains("panicked"), "{rest}");
+}
+
+#[test]
+fn inbox_without_a_terminal_says_so() {
+    let db = Db::fixture();
+    let mut c = db.cmd();
+    c.args(["--as", "alice", "inbox"]).write_stdin("");
+    let e = run(c).err();
+    assert!(e.contains("needs a terminal"), "{e}");
+}
+
+#[test]
+fn ctrl_c_at_the_reply_prompt_sends_nothing() {
+    let db = Db::fixture();
+    let mut p = spawn(&db, &["--as", "alice", "reply", "3f2a8"]);
+    p.exp_string(&l1("Reply to Олена Коваль as alice")).unwrap();
+    press(&mut p, "half a rep");
+    press(&mut p, "\x03");
+    assert_eq!(exit_code(&mut p), 130);
+    assert_eq!(texts(&db, OLENA).len(), 3);
+}

@@ -27,6 +27,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         bail!("inbox is interactive and needs a terminal; in scripts use `shopchat sessions`, `show` and `reply`");
     }
     let me = term::acting_manager(&conn, cli)?;
+    term::exit_on_ctrl_c();
     let term_err = Term::stderr();
     let theme = ColorfulTheme::default();
     let mut notice: Option<String> = None;

@@ -30,6 +30,7 @@ pub fn run(cli: &Cli, args: &ReplyArgs) -> anyhow::Result<()> {
             if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
                 bail!("no reply text given and this is not a terminal to ask in; pass TEXT, or `-` to read it from standard input");
             }
+            term::exit_on_ctrl_c();
             let ui = Ui::detect();
             eprint!("{}", context(&conn, &session, &ui)?);
             match ask(&session, &me)? {

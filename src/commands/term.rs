@@ -57,6 +57,21 @@ pub fn quiet_exit(e: &anyhow::Error) -> Option<i32> {
     None
 }
 
+/// For interactive prompts: Ctrl-C, whether it arrives as a key in a
+/// prompt or as SIGINT between prompts, ends the program with code 130 and
+/// the cursor visible again (the prompts hide it).
+pub fn exit_on_ctrl_c() {
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT]) {
+        std::thread::spawn(move || {
+            if signals.forever().next().is_some() {
+                let _ = console::Term::stderr().show_cursor();
+                let _ = console::Term::stderr().write_line("");
+                std::process::exit(130);
+            }
+        });
+    }
+}
+
 /// Opens the existing database named by --db / CHAT_DB.
 pub fn open(cli: &Cli) -> anyhow::Result<Connection> {
     match crate::db::open_existing(&cli.db) {

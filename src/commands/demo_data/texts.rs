@@ -178,14 +178,7 @@ pub const PL: Lang = Lang {
         "Magdalena",
         "Michał",
     ],
-    last: &[
-        "Nowak",
-        "Kowalczyk",
-        "Wójcik",
-        "Mazur",
-        "Krawczyk",
-        "Zając",
-    ],
+    last: &["Nowak", "Kowalczyk", "Wójcik", "Mazur", "Krawczyk", "Zając"],
     openers: &[
         "Dzień dobry, czy wysyłacie do Polski?",
         "Cześć! Czy ta kurtka jest dostępna w rozmiarze S?",
