@@ -34,6 +34,28 @@ pub enum Command {
     /// Check the Telegram bot and chats, or find their ids.
     #[command(subcommand)]
     Telegram(TelegramCommand),
+    /// List chats, newest activity first (filters, --json).
+    Sessions(SessionsArgs),
+    /// Show one chat: its details and the whole transcript.
+    Show(ShowArgs),
+    /// Answer a chat as the acting manager (without TEXT: show the chat and ask).
+    Reply(ReplyArgs),
+    /// Close a chat (the visitor sees it closed).
+    Close(CloseArgs),
+    /// Assign a chat to a manager, or unassign it with `none`.
+    Assign(AssignArgs),
+    /// Numbers: chats, messages, today, first response time, per manager.
+    Stats(StatsArgs),
+    /// Interactive: pick a chat (awaiting reply first), read, reply, close, repeat.
+    Inbox,
+    /// Follow new messages as they arrive, like `tail -f` (Ctrl-C stops).
+    Watch(WatchArgs),
+    /// Copy the database consistently, even while the server runs.
+    Backup(BackupArgs),
+    /// Closed chats with no activity for DAYS days become archived.
+    Archive(ArchiveArgs),
+    /// Fill the database with realistic fake chats (demo, benchmarks).
+    DemoData(DemoDataArgs),
 }
 
 #[derive(Debug, Args)]
@@ -103,4 +125,134 @@ pub enum TelegramCommand {
     Test,
     /// List the chats and people that wrote to the bot recently, with their ids.
     Chats,
+}
+
+/// Which chats a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusFilter {
+    Active,
+    Closed,
+    Archived,
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// Only chats with this status [default: all; active with --awaiting].
+    #[arg(long, value_enum)]
+    pub status: Option<StatusFilter>,
+    /// Find by name (any case) or phone (by digits: "+380 67" finds 38067...).
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Only chats of this manager, or `none` for unassigned ones.
+    #[arg(long, value_name = "ID|none")]
+    pub manager: Option<String>,
+    /// Only chats whose last message is the visitor's (open ones, unless
+    /// --status says otherwise).
+    #[arg(long)]
+    pub awaiting: bool,
+    /// At most this many chats.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub limit: u32,
+    /// Print {sessions, total} as JSON, like GET /api/chat/sessions.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The chat's id, or a unique prefix of 4+ characters.
+    pub id: String,
+    /// Print {session, messages} as JSON, like GET /api/chat/sessions/:id.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplyArgs {
+    /// The chat's id, or a unique prefix of 4+ characters.
+    pub id: String,
+    /// The reply (words are joined with spaces); `-` reads standard input;
+    /// none shows the last messages and asks.
+    #[arg(value_name = "TEXT")]
+    pub text: Vec<String>,
+    /// Print {message} as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CloseArgs {
+    /// The chat's id, or a unique prefix of 4+ characters.
+    pub id: String,
+    /// Print {session} as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// The chat's id, or a unique prefix of 4+ characters.
+    pub id: String,
+    /// A manager id, or `none` to unassign.
+    #[arg(value_name = "MANAGER|none")]
+    pub manager: String,
+    /// Print {session} as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Print the numbers as JSON, like GET /api/chat/stats.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Start from the first message in the database.
+    #[arg(long, conflicts_with = "since")]
+    pub from_start: bool,
+    /// Start after this seq (default: only messages from now on).
+    #[arg(long, value_name = "SEQ")]
+    pub since: Option<u64>,
+    /// One JSON message object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy (a new file).
+    pub path: PathBuf,
+    /// Overwrite PATH if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    /// Archive closed chats with no activity for this many days.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=36500))]
+    pub older_than: u32,
+    /// Print {archived, olderThanDays} as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoDataArgs {
+    /// How many chats to make.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub sessions: u32,
+    /// Messages per chat on average (each chat gets 1 to 2M-1).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub messages: u32,
+    /// The same seed makes the same chats (names, texts, ids).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Spread the chats over this many days before now.
+    #[arg(long, default_value_t = 42, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
 }

@@ -59,6 +59,48 @@ fn open_with(path: &Path, create: bool) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Copies the database at `src` into a new file at `dest` with SQLite's
+/// online backup, in one step: the copy is the snapshot of a single read
+/// transaction, so it holds every commit made before it started, and in WAL
+/// mode the server keeps writing meanwhile. The copy uses a rollback
+/// journal, so it is one self-contained file.
+pub fn backup_to(src: &Connection, dest: &Path) -> Result<()> {
+    use rusqlite::backup::{Backup, StepResult};
+    let mut out = Connection::open_with_flags(
+        dest,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+    )?;
+    out.busy_timeout(BUSY_TIMEOUT)?;
+    {
+        let backup = Backup::new(src, &mut out)?;
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match backup.step(-1)? {
+                StepResult::Done => break,
+                StepResult::More => continue,
+                StepResult::Busy | StepResult::Locked => {
+                    if std::time::Instant::now() > deadline {
+                        return Err(Error::Busy);
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                _ => continue,
+            }
+        }
+    }
+    out.pragma_update(None, "journal_mode", "DELETE")?;
+    Ok(())
+}
+
+/// `PRAGMA integrity_check`: "ok", or what is wrong.
+pub fn integrity_check(conn: &Connection) -> Result<String> {
+    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+    let rows: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows.join("; "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

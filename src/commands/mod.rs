@@ -1,11 +1,23 @@
 //! Terminal subcommands, one module each, and the mapping of errors to a
 //! message and an exit code.
 
+mod archive;
+mod assign;
+mod backup;
+mod close;
 mod create_tables;
+mod demo_data;
+mod inbox;
 pub mod keys;
 pub mod managers;
+mod reply;
 mod serve;
+mod sessions;
+mod show;
+mod stats;
 mod telegram;
+pub mod term;
+mod watch;
 
 use crate::cli::{Cli, Command};
 
@@ -17,12 +29,26 @@ pub fn run(cli: Cli) -> i32 {
         Command::Managers(cmd) => managers::run(&cli, cmd),
         Command::Keys(cmd) => keys::run(&cli, cmd),
         Command::Telegram(cmd) => telegram::run(&cli, cmd),
+        Command::Sessions(args) => sessions::run(&cli, args),
+        Command::Show(args) => show::run(&cli, args),
+        Command::Reply(args) => reply::run(&cli, args),
+        Command::Close(args) => close::run(&cli, args),
+        Command::Assign(args) => assign::run(&cli, args),
+        Command::Stats(args) => stats::run(&cli, args),
+        Command::Inbox => inbox::run(&cli),
+        Command::Watch(args) => watch::run(&cli, args),
+        Command::Backup(args) => backup::run(&cli, args),
+        Command::Archive(args) => archive::run(&cli, args),
+        Command::DemoData(args) => demo_data::run(&cli, args),
     };
     match result {
         Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            1
-        }
+        Err(e) => match term::quiet_exit(&e) {
+            Some(code) => code,
+            None => {
+                eprintln!("error: {e:#}");
+                1
+            }
+        },
     }
 }
