@@ -12,7 +12,7 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     MethodNotAllowed(String),
-    #[error("this chat is closed; start a new chat to write again")]
+    #[error("this chat is closed")]
     SessionClosed,
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),

@@ -31,14 +31,14 @@ pub fn run(cli: &Cli, cmd: &KeysCommand) -> anyhow::Result<()> {
                 "Key '{}' added. Put it in the widget's data-api-key (shown once):",
                 label.trim()
             );
-            println!("{key}");
+            super::term::say(&key)?;
         }
         KeysCommand::List { json } => {
             let list = keys::list(&conn)?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                super::term::print_json(&list)?;
             } else if list.is_empty() {
-                println!("No stored keys: `shopchat keys add myshop.example`.");
+                super::term::say("No stored keys: `shopchat keys add myshop.example`.")?;
             } else {
                 let mut t = Table::new();
                 t.load_preset(UTF8_FULL_CONDENSED);
@@ -54,14 +54,16 @@ pub fn run(cli: &Cli, cmd: &KeysCommand) -> anyhow::Result<()> {
                         },
                     ]);
                 }
-                println!("{t}");
+                super::term::say(t)?;
             }
         }
         KeysCommand::Revoke { label } => {
             if !keys::revoke(&conn, label, &time::now())? {
                 bail!("no active key labelled '{label}'; `shopchat keys list` shows them");
             }
-            println!("Key '{label}' revoked: widgets using it now get 401.");
+            super::term::say(format!(
+                "Key '{label}' revoked: widgets using it now get 401."
+            ))?;
         }
     }
     Ok(())

@@ -66,14 +66,14 @@ pub fn run(cli: &Cli, cmd: &ManagersCommand) -> anyhow::Result<()> {
         } => {
             let token = create(&conn, id, name.as_deref(), *telegram_id)?;
             eprintln!("Manager '{id}' added. Their token (shown once; keep it secret):");
-            println!("{token}");
+            super::term::say(&token)?;
         }
         ManagersCommand::List { json } => {
             let list = managers::list(&conn)?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                super::term::print_json(&list)?;
             } else if list.is_empty() {
-                println!("No managers yet: `shopchat managers add alice`.");
+                super::term::say("No managers yet: `shopchat managers add alice`.")?;
             } else {
                 let mut t = Table::new();
                 t.load_preset(UTF8_FULL_CONDENSED);
@@ -88,14 +88,16 @@ pub fn run(cli: &Cli, cmd: &ManagersCommand) -> anyhow::Result<()> {
                         m.created_at.get(..10).unwrap_or("").to_string(),
                     ]);
                 }
-                println!("{t}");
+                super::term::say(t)?;
             }
         }
         ManagersCommand::Remove { id } => {
             if !managers::remove(&conn, id)? {
                 bail!("no manager '{id}'; `shopchat managers list` shows them");
             }
-            println!("Manager '{id}' removed; their chats are now unassigned.");
+            super::term::say(format!(
+                "Manager '{id}' removed; their chats are now unassigned."
+            ))?;
         }
         ManagersCommand::Token { id } => {
             let token = secret::new_manager_token();
@@ -103,7 +105,7 @@ pub fn run(cli: &Cli, cmd: &ManagersCommand) -> anyhow::Result<()> {
                 bail!("no manager '{id}'; `shopchat managers list` shows them");
             }
             eprintln!("New token for '{id}' (the old one no longer works):");
-            println!("{token}");
+            super::term::say(&token)?;
         }
         ManagersCommand::Link {
             id,
@@ -129,8 +131,12 @@ pub fn run(cli: &Cli, cmd: &ManagersCommand) -> anyhow::Result<()> {
                 bail!("no manager '{id}'; `shopchat managers list` shows them");
             }
             match tg {
-                Some(tg) => println!("Manager '{id}' is linked to Telegram user {tg}."),
-                None => println!("Manager '{id}' is no longer linked to Telegram."),
+                Some(tg) => {
+                    super::term::say(format!("Manager '{id}' is linked to Telegram user {tg}."))?
+                }
+                None => {
+                    super::term::say(format!("Manager '{id}' is no longer linked to Telegram."))?
+                }
             }
         }
     }

@@ -107,9 +107,11 @@ pub fn archive_closed_before(conn: &Connection, cutoff: &str, now: &str) -> Resu
 }
 
 /// Ids starting with `prefix` (at most `limit`), for the terminal's short ids.
+/// A range over the primary key: ids are lower-case hex and hyphens, all
+/// below '~', so every id with the prefix sorts before `prefix || '~'`.
 pub fn ids_with_prefix(conn: &Connection, prefix: &str, limit: usize) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id FROM chat_sessions WHERE id >= ?1 AND id < ?1 || x'ff' ORDER BY id LIMIT ?2",
+        "SELECT id FROM chat_sessions WHERE id >= ?1 AND id < ?1 || '~' ORDER BY id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![prefix, limit as i64], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

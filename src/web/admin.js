@@ -361,7 +361,7 @@
     mount(h('section', { class: 'chat-view' },
       h('div', { class: 'chat-head' },
         back,
-        h('div', { class: 'chat-title' }, h('div', null, title, sub), pill),
+        h('div', { class: 'chat-title' }, h('div', { class: 'title-row' }, title, pill), sub),
         h('div', { class: 'actions' },
           h('label', { class: 'assign', for: 'assign' }, h('span', null, 'Assigned to'), select),
           closeBtn)),
