@@ -112,10 +112,7 @@ pub fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
         &body.message_text,
         body.client_message_id.as_deref(),
     )?;
-    Ok(Reply::json(
-        if created { 201 } else { 200 },
-        &json!({"message": message}),
-    ))
+    Ok(Reply::created(created, &json!({"message": message})))
 }
 
 /// POST /api/chat/sessions/:id/close

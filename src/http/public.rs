@@ -33,18 +33,26 @@ pub fn create_session(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         .or_else(|| req.header("x-user-session-id").map(str::to_string))
         .filter(|s| !s.trim().is_empty());
     let contact = Contact::new(body.user_name.as_deref(), body.user_phone.as_deref())?;
+    let (session, created) = open_for_visitor(req, ctx, usid.as_deref(), &contact)?;
+    Ok(Reply::created(created, &json!({"session": session})))
+}
+
+/// The visitor's active chat or a new one, a new one counting against the
+/// client address's limit.
+fn open_for_visitor(
+    req: &Request,
+    ctx: &mut Ctx,
+    user_session_id: Option<&str>,
+    contact: &Contact,
+) -> Result<(Session, bool)> {
     let limiter = &ctx.shared.session_limiter;
-    let (session, created) = chat::open_session(
+    chat::open_session(
         ctx.conn,
         ctx.shared.notify.as_ref(),
-        usid.as_deref().map(str::trim),
-        &contact,
+        user_session_id.map(str::trim),
+        contact,
         || limiter.check(&req.client),
-    )?;
-    Ok(Reply::json(
-        if created { 201 } else { 200 },
-        &json!({"session": session}),
-    ))
+    )
 }
 
 /// The session `id`, if the request carries its visitor's secret; 404
@@ -91,10 +99,7 @@ pub fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
         &body.message_text,
         body.client_message_id.as_deref(),
     )?;
-    Ok(Reply::json(
-        if created { 201 } else { 200 },
-        &json!({"message": message}),
-    ))
+    Ok(Reply::created(created, &json!({"message": message})))
 }
 
 /// GET /api/public/chat/sessions/:id/messages?since=&limit=
@@ -156,14 +161,7 @@ pub fn notify(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         body.user_phone.as_deref().or(body.phone.as_deref()),
     )?;
     let usid = body.user_session_id.filter(|s| !s.trim().is_empty());
-    let limiter = &ctx.shared.session_limiter;
-    let (session, _) = chat::open_session(
-        ctx.conn,
-        ctx.shared.notify.as_ref(),
-        usid.as_deref().map(str::trim),
-        &contact,
-        || limiter.check(&req.client),
-    )?;
+    let (session, _) = open_for_visitor(req, ctx, usid.as_deref(), &contact)?;
     ctx.shared.message_limiter.check(&session.id)?;
     chat::post_message(
         ctx.conn,

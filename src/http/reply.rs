@@ -26,6 +26,12 @@ impl Reply {
         }
     }
 
+    /// 201 for something new, 200 for what already was (an idempotent
+    /// retry, an existing chat).
+    pub fn created(created: bool, value: &impl Serialize) -> Reply {
+        Reply::json(if created { 201 } else { 200 }, value)
+    }
+
     pub fn ok(value: &impl Serialize) -> Reply {
         Reply::json(200, value)
     }
