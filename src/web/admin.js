@@ -217,7 +217,13 @@
     const search = h('input', { type: 'search', class: 'search', placeholder: 'Search by name or phone', 'aria-label': 'Search by name or phone', value: state.q });
     let debounce = 0;
     search.addEventListener('input', () => { clearTimeout(debounce); debounce = setTimeout(() => { state.q = search.value.trim(); state.page = 1; sync(); }, 250); });
-    const awaitingBtn = h('button', { type: 'button', class: 'chip', 'aria-pressed': String(state.awaiting), onclick: () => { state.awaiting = !state.awaiting; state.page = 1; sync(); } });
+    // The count is of active chats awaiting a reply, whatever the tab; pressing it shows them.
+    const awaitingBtn = h('button', { type: 'button', class: 'chip', 'aria-pressed': String(state.awaiting), onclick: () => {
+      state.awaiting = !state.awaiting;
+      if (state.awaiting) state.status = 'active';
+      state.page = 1;
+      sync();
+    } });
     const ul = h('ul', { class: 'sessions', 'aria-label': 'Chats' });
     const empty = h('div', { class: 'empty', hidden: true });
     const pager = h('div', { class: 'pager', hidden: true });
@@ -248,7 +254,7 @@
       const q = new URLSearchParams({ status: state.status, limit: PAGE, offset: (state.page - 1) * PAGE });
       if (state.q) q.set('search', state.q);
       if (state.awaiting) q.set('awaitingReply', 'true');
-      const aq = new URLSearchParams({ status: state.status === 'all' ? 'active' : state.status, awaitingReply: 'true', limit: 1 });
+      const aq = new URLSearchParams({ status: 'active', awaitingReply: 'true', limit: 1 });
       try {
         const [list, aw] = await Promise.all([api('GET', '/api/chat/sessions?' + q), api('GET', '/api/chat/sessions?' + aq)]);
         if (stopped || mine !== loadSeq) return;
@@ -353,10 +359,11 @@
     const offline = h('p', { class: 'offline', role: 'status', hidden: true }, 'Connection lost. Retrying…');
     const log = h('ol', { class: 'transcript', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages' });
     const scroller = h('div', { class: 'scroller' }, log);
-    const ta = h('textarea', { id: 'reply', rows: '2', maxlength: '4000', 'aria-label': 'Reply', placeholder: 'Write a reply…  Enter sends, Shift+Enter adds a line' });
+    const ta = h('textarea', { id: 'reply', rows: '2', maxlength: '4000', 'aria-label': 'Reply', placeholder: 'Write a reply…', 'aria-describedby': 'reply-hint' });
     const sendBtn = h('button', { type: 'submit', class: 'btn primary' }, 'Send');
     const form = h('form', { class: 'reply', onsubmit: (e) => { e.preventDefault(); send(); } }, ta, sendBtn);
     const closedNote = h('p', { class: 'closed-note', hidden: true });
+    const hint = h('p', { id: 'reply-hint', class: 'hint' }, 'Enter sends · Shift+Enter adds a line');
 
     mount(h('section', { class: 'chat-view' },
       h('div', { class: 'chat-head' },
@@ -366,7 +373,7 @@
           h('label', { class: 'assign', for: 'assign' }, h('span', null, 'Assigned to'), select),
           closeBtn)),
       confirmBar, offline,
-      h('div', { class: 'card chat-card' }, scroller, form, closedNote)));
+      h('div', { class: 'card chat-card' }, scroller, form, hint, closedNote)));
 
     ta.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
@@ -428,6 +435,7 @@
       const active = s.status === 'active';
       closeBtn.hidden = !active;
       form.hidden = !active;
+      hint.hidden = !active;
       closedNote.hidden = active;
       closedNote.textContent = s.status === 'archived' ? 'This chat is archived.' : 'This chat is closed. The visitor can start a new one from the widget.';
       if (!active) {

@@ -143,12 +143,16 @@ export async function managerSays(server, sessionId, text) {
   return r.json.message;
 }
 
-/** A tiny web server on 127.0.0.1:0 answering every GET with the given HTML (another origin). */
-export async function startPageServer(html) {
+/**
+ * A tiny web server on 127.0.0.1:0 (another origin than shopchat's) answering every GET with
+ * `page`: an HTML string, or a function of the request returning HTML or {type, body}.
+ */
+export async function startPageServer(page) {
   const srv = http.createServer((req, res) => {
     if (req.url === '/favicon.ico') { res.writeHead(404); res.end(); return; }
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end(typeof html === 'function' ? html(req) : html);
+    const out = typeof page === 'function' ? page(req) : page;
+    res.writeHead(200, { 'Content-Type': out.type || 'text/html; charset=utf-8' });
+    res.end(typeof out === 'string' ? out : out.body);
   });
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${srv.address().port}`, stop: () => new Promise((r) => srv.close(r)) };

@@ -69,6 +69,16 @@ try {
   await managerPhone.goto(server.url + '/chat');
   await managerPhone.locator('.row').nth(2).waitFor();
   await managerPhone.screenshot({ path: path.join(OUT, 'admin-list-mobile.png') });
+  await managerPhone.goto(server.url + '/chat/' + sessionId);
+  await managerPhone.locator('.transcript .msg').nth(2).waitFor();
+  await sleep(300);
+  await managerPhone.screenshot({ path: path.join(OUT, 'admin-chat-mobile.png') });
+
+  // A chat the manager closed, as the visitor sees it.
+  await admin(server, 'POST', `/api/chat/sessions/${sessionId}/close`, {});
+  await visitor.locator(W.closed).waitFor({ state: 'visible', timeout: 6000 });
+  await sleep(300);
+  await visitor.screenshot({ path: path.join(OUT, 'widget-closed.png') });
 
   const login = await newPage(browser, { viewport: { width: 1000, height: 640 } });
   await login.goto(server.url + '/chat');
