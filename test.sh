@@ -7,13 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 step() { printf '\n== %s\n' "$*"; }
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
 
 step "formatting and lints"
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 
 step "Rust tests (unit, HTTP API, CLI, Telegram fake)"
-cargo test --quiet
+cargo test --quiet 2>&1 | tee -a "$LOG"
 
 step "browser tests (headless Chromium)"
 if ! command -v chromium >/dev/null 2>&1; then
@@ -29,4 +31,8 @@ if [ ! -d tests/e2e/node_modules/playwright-core ]; then
     npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
 fi
 cargo build --release --quiet
-SHOPCHAT_BIN="$PWD/target/release/shopchat" node --test --test-concurrency=1 tests/e2e/*.test.mjs
+SHOPCHAT_BIN="$PWD/target/release/shopchat" node --test --test-concurrency=1 tests/e2e/*.test.mjs 2>&1 | tee -a "$LOG"
+
+# One closing line for everything above (a failure has already stopped us).
+awk '/^test result:/ {p += $4; f += $6} /^# pass / {p += $3} /^# fail / {f += $3}
+     END {printf "\nall tests: %d passed, %d failed\n", p, f}' "$LOG"

@@ -46,6 +46,16 @@ pub fn open(path: &Path) -> Result<Connection> {
     open_with(path, false)
 }
 
+/// The schema version (rusqlite_migration's `user_version`).
+pub fn schema_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Whether the database answers (for `/healthz`).
+pub fn ping(conn: &Connection) -> Result<()> {
+    Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)
+}
+
 fn open_with(path: &Path, create: bool) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {

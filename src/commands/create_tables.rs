@@ -4,7 +4,7 @@ use crate::cli::Cli;
 
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
     let conn = crate::db::init(&cli.db)?;
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let version = crate::db::schema_version(&conn)?;
     println!(
         "{}: schema is up to date (version {version})",
         cli.db.display()

@@ -12,7 +12,7 @@ use crate::secret;
 use crate::store::{sessions, Session};
 
 pub fn healthz(ctx: &mut Ctx) -> Result<Reply> {
-    ctx.conn.query_row("SELECT 1", [], |_| Ok(()))?;
+    crate::db::ping(ctx.conn)?;
     Ok(Reply::ok(&json!({"ok": true})))
 }
 
