@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod html;
 pub mod http;
 pub mod secret;
 pub mod store;

@@ -94,8 +94,8 @@ pub fn demo_page(req: &Request, ctx: &Ctx) -> Reply {
         format!("http://{host}")
     });
     let html = DEMO_HTML
-        .replace("{{API_KEY}}", &escape_html(&ctx.shared.demo_key))
-        .replace("{{BASE_URL}}", &escape_html(&base));
+        .replace("{{API_KEY}}", &crate::html::escape(&ctx.shared.demo_key))
+        .replace("{{BASE_URL}}", &crate::html::escape(&base));
     Reply {
         status: 200,
         content_type: "text/html; charset=utf-8",
@@ -106,20 +106,4 @@ pub fn demo_page(req: &Request, ctx: &Ctx) -> Reply {
         },
         headers: vec![("Cache-Control", "no-store".into())],
     }
-}
-
-/// Escapes text for HTML content and attribute values.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

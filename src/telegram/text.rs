@@ -7,19 +7,7 @@ use crate::store::Session;
 pub const MAX_LEN: usize = 4096;
 
 /// Escapes text for Telegram's HTML parse mode.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::html::escape;
 
 /// Visible length as Telegram counts it (UTF-16 code units).
 pub fn visible_len(s: &str) -> usize {
