@@ -148,6 +148,47 @@ pub fn is_session_id(id: &str) -> bool {
     id.len() == 36 && uuid::Uuid::parse_str(id).is_ok_and(|u| u.hyphenated().to_string() == id)
 }
 
+/// The fewest characters of a session id that managers may type.
+pub const MIN_ID_PREFIX: usize = 4;
+/// How many characters of a session id managers are shown.
+pub const SHORT_ID_LEN: usize = 8;
+
+/// The short id managers see (the terminal, Telegram).
+pub fn short_id(id: &str) -> &str {
+    id.get(..SHORT_ID_LEN).unwrap_or(id)
+}
+
+/// What a typed session id (any prefix) names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdMatch {
+    /// Fewer than [`MIN_ID_PREFIX`] characters.
+    TooShort,
+    /// Not hex digits and hyphens, so no id can start with it.
+    Malformed,
+    None,
+    One(String),
+    /// Up to `limit` of the ids that start with it.
+    Many(Vec<String>),
+}
+
+/// Finds the session a manager means by `input`: a whole id or a unique
+/// prefix of [`MIN_ID_PREFIX`]+ characters (case-insensitive).
+pub fn find_by_prefix(conn: &Connection, input: &str, limit: usize) -> Result<IdMatch> {
+    let prefix = input.trim().to_ascii_lowercase();
+    if prefix.chars().count() < MIN_ID_PREFIX {
+        return Ok(IdMatch::TooShort);
+    }
+    if prefix.len() > 36 || !prefix.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        return Ok(IdMatch::Malformed);
+    }
+    let mut ids = sessions::ids_with_prefix(conn, &prefix, limit.max(2))?;
+    Ok(match ids.len() {
+        0 => IdMatch::None,
+        1 => IdMatch::One(ids.remove(0)),
+        _ => IdMatch::Many(ids),
+    })
+}
+
 /// The visitor's active session for `user_session_id`, or a new one.
 /// `before_create` runs only when a session would be created (rate
 /// limits). Returns the session and whether it is new.
@@ -371,6 +412,50 @@ pub fn poll(conn: &Connection, session: &Session, since: &Since, limit: u32) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefixes_find_one_many_or_no_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::init(&dir.path().join("chat.db")).unwrap();
+        let at = "2026-01-01T00:00:00.000Z".to_string();
+        for id in [
+            "abcd0000-0000-4000-8000-000000000001",
+            "abcd0000-0000-4000-8000-000000000002",
+            "ef010000-0000-4000-8000-000000000003",
+        ] {
+            let s = Session {
+                id: id.into(),
+                user_name: None,
+                user_phone: None,
+                status: store::STATUS_ACTIVE.into(),
+                manager_id: None,
+                user_session_id: None,
+                created_at: at.clone(),
+                updated_at: at.clone(),
+            };
+            sessions::insert(&conn, &s).unwrap();
+        }
+        let one = "ef010000-0000-4000-8000-000000000003".to_string();
+        assert_eq!(
+            find_by_prefix(&conn, "ef01", 5).unwrap(),
+            IdMatch::One(one.clone())
+        );
+        assert_eq!(
+            find_by_prefix(&conn, " EF010000 ", 5).unwrap(),
+            IdMatch::One(one.clone())
+        );
+        assert_eq!(find_by_prefix(&conn, &one, 5).unwrap(), IdMatch::One(one));
+        match find_by_prefix(&conn, "abcd", 5).unwrap() {
+            IdMatch::Many(ids) => assert_eq!(ids.len(), 2),
+            other => panic!("expected two matches, got {other:?}"),
+        }
+        assert_eq!(find_by_prefix(&conn, "abc", 5).unwrap(), IdMatch::TooShort);
+        assert_eq!(
+            find_by_prefix(&conn, "zzzz", 5).unwrap(),
+            IdMatch::Malformed
+        );
+        assert_eq!(find_by_prefix(&conn, "0000", 5).unwrap(), IdMatch::None);
+    }
 
     #[test]
     fn session_ids_must_be_canonical_uuids() {

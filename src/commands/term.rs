@@ -10,15 +10,16 @@ use comfy_table::{modifiers::UTF8_ROUND_CORNERS, presets::UTF8_FULL_CONDENSED, C
 use rusqlite::Connection;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
+use crate::chat::{self, IdMatch};
 use crate::cli::Cli;
 use crate::error::Error;
 use crate::store::managers::{self, Manager};
 use crate::store::{self, sessions, Message, Session, SessionSummary};
 
 /// The fewest characters of a session id the terminal accepts.
-pub const MIN_PREFIX: usize = 4;
+pub const MIN_PREFIX: usize = chat::MIN_ID_PREFIX;
 /// How many characters of an id the tables show.
-pub const SHORT_ID: usize = 8;
+pub const SHORT_ID: usize = chat::SHORT_ID_LEN;
 /// Width when it cannot be known (not a terminal, no COLUMNS).
 const DEFAULT_WIDTH: usize = 120;
 
@@ -146,7 +147,7 @@ impl Ui {
 
 /// The first characters of an id, as the tables show it.
 pub fn short(id: &str) -> &str {
-    id.get(..SHORT_ID).unwrap_or(id)
+    chat::short_id(id)
 }
 
 /// Who the visitor is, for humans: name, else phone, else "visitor".
@@ -213,40 +214,28 @@ pub fn local_time(t: &str) -> String {
 
 /// Finds a session by its full id or a unique prefix of 4+ characters.
 pub fn resolve_session(conn: &Connection, input: &str) -> anyhow::Result<Session> {
-    let prefix = input.trim().to_ascii_lowercase();
-    if prefix.chars().count() < MIN_PREFIX {
-        bail!(
-            "'{}' is too short for a chat id; give at least {MIN_PREFIX} characters (see `shopchat sessions`)",
-            input.trim()
-        );
-    }
-    let looks_like_id =
-        prefix.len() <= 36 && prefix.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
-    let ids = if looks_like_id {
-        sessions::ids_with_prefix(conn, &prefix, 11)?
-    } else {
-        Vec::new()
-    };
-    match ids.len() {
-        0 => bail!(
-            "no chat has an id starting with '{}'; `shopchat sessions` lists them",
-            input.trim()
+    let typed = input.trim();
+    match chat::find_by_prefix(conn, typed, 11)? {
+        IdMatch::TooShort => bail!(
+            "'{typed}' is too short for a chat id; give at least {MIN_PREFIX} characters (see `shopchat sessions`)"
         ),
-        1 => sessions::get(conn, &ids[0])?
-            .ok_or_else(|| anyhow!("chat {} was just deleted", short(&ids[0]))),
-        n => {
+        IdMatch::Malformed | IdMatch::None => {
+            bail!("no chat has an id starting with '{typed}'; `shopchat sessions` lists them")
+        }
+        IdMatch::One(id) => sessions::get(conn, &id)?
+            .ok_or_else(|| anyhow!("chat {} was just deleted", short(&id))),
+        IdMatch::Many(ids) => {
             let mut listed = Vec::new();
             for id in ids.iter().take(10) {
                 let who = sessions::get(conn, id)?
                     .map(|s| visitor_label(&s))
                     .unwrap_or_default();
-                let long = id.get(..prefix.len() + 4).unwrap_or(id);
+                let long = id.get(..typed.len() + 4).unwrap_or(id);
                 listed.push(format!("{long} ({who})"));
             }
-            let more = if n > 10 { ", and more" } else { "" };
+            let more = if ids.len() > 10 { ", and more" } else { "" };
             bail!(
-                "'{}' matches several chats: {}{more}; give more characters",
-                input.trim(),
+                "'{typed}' matches several chats: {}{more}; give more characters",
                 listed.join(", ")
             )
         }

@@ -81,9 +81,7 @@ impl Html {
 }
 
 /// The short id shown to managers (any unique prefix of 4+ works).
-pub fn short_id(session_id: &str) -> &str {
-    session_id.get(..8).unwrap_or(session_id)
-}
+pub use crate::chat::short_id;
 
 /// Who the visitor is: name and phone, or "Visitor".
 pub fn who(s: &Session) -> String {

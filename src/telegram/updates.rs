@@ -14,7 +14,7 @@ use super::client::{ApiError, Client};
 use super::outbox::backoff;
 use super::text::{cut, escape, short_id, who};
 use super::{sleep_unless_stopped, Config};
-use crate::chat::{self, Author, NoNotify};
+use crate::chat::{self, Author, IdMatch, NoNotify};
 use crate::error::{Error, Result};
 use crate::store::sessions::{self, Filter};
 use crate::store::telegram::{self as tg_store, NewRow, KIND_BOT};
@@ -370,24 +370,20 @@ fn close(conn: &mut Connection, sid: &str) -> Result<String> {
 /// A session from a short id: `Ok(Ok(id))`, or `Ok(Err(answer))` saying
 /// what is wrong.
 fn resolve(conn: &Connection, prefix: &str) -> Result<std::result::Result<String, String>> {
-    let p = prefix.trim().to_ascii_lowercase();
-    if p.len() < 4 || !p.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
-        return Ok(Err(format!(
+    Ok(match chat::find_by_prefix(conn, prefix, 6)? {
+        IdMatch::TooShort | IdMatch::Malformed => Err(format!(
             "Give a chat id (4 or more characters, as shown in notifications), not “{}”. /chats lists the chats waiting for an answer.",
             escape(&cut(prefix, 40))
-        )));
-    }
-    let ids = sessions::ids_with_prefix(conn, &p, 6)?;
-    Ok(match ids.as_slice() {
-        [] => Err(format!(
-            "No chat id starts with <code>{}</code>.",
-            escape(&p)
         )),
-        [one] => Ok(one.clone()),
-        many => Err(format!(
+        IdMatch::None => Err(format!(
+            "No chat id starts with <code>{}</code>.",
+            escape(&prefix.trim().to_ascii_lowercase())
+        )),
+        IdMatch::One(id) => Ok(id),
+        IdMatch::Many(ids) => Err(format!(
             "<code>{}</code> matches several chats ({}); give more characters.",
-            escape(&p),
-            many.iter()
+            escape(&prefix.trim().to_ascii_lowercase()),
+            ids.iter()
                 .map(|id| format!("<code>{}</code>", short_id(id)))
                 .collect::<Vec<_>>()
                 .join(", ")
