@@ -56,7 +56,6 @@ impl Reply {
                 r.headers.push(("Retry-After", retry_after.to_string()))
             }
             Error::Busy => r.headers.push(("Retry-After", "1".into())),
-            Error::MethodNotAllowed(_) => {}
             _ => {}
         }
         r

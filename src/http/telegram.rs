@@ -23,8 +23,7 @@ pub fn webhook(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
             "wrong or missing X-Telegram-Bot-Api-Secret-Token".into(),
         ));
     }
-    let update: Value = serde_json::from_slice(&req.body)
-        .map_err(|e| Error::bad_request(format!("invalid JSON body: {e}")))?;
+    let update: Value = req.json(false)?;
     updates::handle_update(ctx.conn, &tg, &update, None)?;
     Ok(Reply::ok(&json!({"ok": true})))
 }
