@@ -1,6 +1,5 @@
 //! Test support: a real server on 127.0.0.1:0 with its own temporary
 //! database, a manager and an API key, and a small HTTP client (ureq).
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 

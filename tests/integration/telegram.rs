@@ -1,12 +1,9 @@
 //! Telegram notifications and answers, against a fake Bot API on loopback.
 
-mod common;
-mod telegram_fake;
-
 use std::time::Duration;
 
+use crate::telegram_fake::{eventually, message, Harness};
 use serde_json::json;
-use telegram_fake::{eventually, message, Harness};
 
 const CHAT_A: &str = "-1001";
 const CHAT_B: &str = "-1002";
@@ -306,7 +303,7 @@ fn each_chat_gets_at_most_one_message_per_interval() {
 
 #[test]
 fn without_telegram_nothing_is_queued() {
-    let s = common::TestServer::start();
+    let s = crate::common::TestServer::start();
     let (sid, usid) = s.open_chat("Olena");
     s.visitor_says(&sid, &usid, "hello");
     let conn = shopchat::db::open(&s.db).unwrap();
@@ -369,7 +366,7 @@ fn webhook_mode_checks_the_secret_and_skips_get_updates() {
         Some(&update),
     );
     assert_eq!(r.status, 404);
-    let none = common::TestServer::start();
+    let none = crate::common::TestServer::start();
     assert_eq!(
         none.call("POST", "/api/telegram/webhook", &[], Some("{}"))
             .status,

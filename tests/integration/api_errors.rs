@@ -1,13 +1,11 @@
 //! Bad input of every kind gets the documented 4xx JSON error, and the
 //! server keeps serving everybody else.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::TestServer;
+use crate::common::TestServer;
 use serde_json::json;
 
 fn raw(s: &TestServer, request: &[u8]) -> String {

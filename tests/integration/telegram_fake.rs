@@ -1,7 +1,6 @@
 //! A small fake Telegram Bot API on loopback (tiny_http), the one fake the
 //! tests use: it records sendMessage calls, serves queued updates through
 //! getUpdates, and can fail on purpose (500, 429 with retry_after, hang).
-#![allow(dead_code)]
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -350,8 +349,7 @@ fn accept(
 /// outbox, the outbox worker and the updates reader running.
 pub struct Harness {
     // Dropped first: the Telegram threads stop before the server and fake.
-    pub service: Option<shopchat::telegram::Service>,
-    pub config: Arc<shopchat::telegram::Config>,
+    _service: Option<shopchat::telegram::Service>,
     pub server: crate::common::TestServer,
     pub fake: FakeTelegram,
 }
@@ -392,8 +390,7 @@ impl Harness {
         let service = shopchat::telegram::Service::start(config.clone(), server.db.clone())
             .expect("telegram service starts");
         Harness {
-            service: Some(service),
-            config,
+            _service: Some(service),
             server,
             fake,
         }

@@ -1,9 +1,7 @@
 //! The admin API over real HTTP: listing, search, transcripts, replies,
 //! close, assign, managers, stats, and authentication.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use serde_json::{json, Value};
 
 fn sessions(s: &TestServer, query: &str) -> (Vec<Value>, i64) {

@@ -1,9 +1,7 @@
 //! The files `serve` compiles in: content types, caching, the admin CSP, and
 //! a demo page whose key works.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 
 #[test]
 fn static_files_have_types_etags_and_revalidate() {

@@ -1,9 +1,7 @@
 //! The reading commands through the real binary: `sessions`, `show`,
 //! `stats`, as tables (snapshots) and as JSON; short-id prefixes; errors.
 
-mod clikit;
-
-use clikit::*;
+use crate::clikit::*;
 
 #[test]
 fn sessions_table_fits_the_terminal_and_puts_newest_first() {

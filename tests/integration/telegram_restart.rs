@@ -2,16 +2,13 @@
 //! delivers them after a restart, and `shopchat telegram test` says what
 //! is wrong.
 
-mod common;
-mod telegram_fake;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::telegram_fake::{eventually, FakeTelegram, Mode, TOKEN};
 use serde_json::json;
-use telegram_fake::{eventually, FakeTelegram, Mode, TOKEN};
 
 const BIN: &str = env!("CARGO_BIN_EXE_shopchat");
 
@@ -88,7 +85,7 @@ fn a_killed_serve_delivers_its_outbox_after_restart() {
         ("X-API-Key", key.as_str()),
         ("Content-Type", "application/json"),
     ];
-    let r = common::call(
+    let r = crate::common::call(
         &format!("{url}/api/public/chat/sessions"),
         "POST",
         &h,
@@ -104,7 +101,7 @@ fn a_killed_serve_delivers_its_outbox_after_restart() {
     for t in &texts {
         let mut hd = h.to_vec();
         hd.push(("X-User-Session-Id", usid.as_str()));
-        let r = common::call(
+        let r = crate::common::call(
             &format!("{url}/api/public/chat/sessions/{sid}/messages"),
             "POST",
             &hd,
@@ -240,7 +237,7 @@ fn serve_refuses_half_a_telegram_configuration() {
 #[test]
 fn telegram_chats_lists_chat_and_user_ids_without_acknowledging() {
     let fake = FakeTelegram::start(&["-1001"]);
-    fake.push_update(telegram_fake::message(-100777, 4242, 1, "/start", None));
+    fake.push_update(crate::telegram_fake::message(-100777, 4242, 1, "/start", None));
     let dir = tempfile::tempdir().unwrap();
     let mut c = shopchat(&dir.path().join("chat.db"));
     c.args(["telegram", "chats"])

@@ -1,11 +1,9 @@
 //! `reply` without TEXT and `inbox`, driven through a pseudo-terminal the
 //! way a person types: arrow keys, Enter, text.
 
-mod clikit;
-
 use std::process::Command;
 
-use clikit::*;
+use crate::clikit::*;
 use rexpect::session::PtySession;
 
 const ENTER: &str = "\r";

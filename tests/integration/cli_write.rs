@@ -1,11 +1,9 @@
 //! The writing commands through the real binary: `reply`, `close`,
 //! `assign`, `archive`, `backup`, `demo-data`; the acting manager; errors.
 
-mod clikit;
-
 use std::io::Write;
 
-use clikit::*;
+use crate::clikit::*;
 
 #[test]
 fn reply_posts_a_manager_message_as_the_acting_manager() {

@@ -2,9 +2,6 @@
 //! CLI writes while widgets post and poll over HTTP, `watch` following the
 //! stream, and `backup` taken under load.
 
-mod clikit;
-mod common;
-
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -13,8 +10,8 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use clikit::{cmd_for, run, BIN};
-use common::TestServer;
+use crate::clikit::{cmd_for, run, BIN};
+use crate::common::TestServer;
 use serde_json::{json, Value};
 use shopchat::http::ratelimit::RateLimiter;
 

@@ -2,12 +2,9 @@
 //! lost, nothing is sent twice after success, and the chat API stays as
 //! fast as when Telegram is healthy.
 
-mod common;
-mod telegram_fake;
-
 use std::time::{Duration, Instant};
 
-use telegram_fake::{eventually, Harness, Mode};
+use crate::telegram_fake::{eventually, Harness, Mode};
 
 const CHATS: [&str; 2] = ["-1001", "-1002"];
 

@@ -1,9 +1,7 @@
 //! The public (widget) API over real HTTP: sessions, messages, polling,
 //! the visitor check, the legacy notify form, CORS.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use serde_json::json;
 
 fn msgs_path(sid: &str) -> String {

@@ -2,15 +2,13 @@
 //! once, in seq order, and no writer ever meets "database is locked" — also
 //! while a second connection writes into the same file.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::TestServer;
+use crate::common::TestServer;
 use rusqlite::TransactionBehavior;
 use serde_json::json;
 use shopchat::store::messages::{self, NewMessage};

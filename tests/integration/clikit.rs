@@ -1,7 +1,6 @@
 //! Test support for the terminal commands: a database with fixed chats
 //! (fixed ids and times, so tables render the same on every run) and a
 //! builder that runs the real `shopchat` binary against it.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

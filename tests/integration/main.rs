@@ -1,0 +1,21 @@
+//! The integration tests: one binary, one link step. Each module is an
+//! area; `common` (a real server on 127.0.0.1:0), `clikit` (the real
+//! binary) and `telegram_fake` (a fake Bot API) are the shared helpers.
+
+mod clikit;
+mod common;
+mod telegram_fake;
+
+mod api_admin;
+mod api_errors;
+mod api_public;
+mod cli_interactive;
+mod cli_live;
+mod cli_read;
+mod cli_write;
+mod concurrency;
+mod serve_and_setup;
+mod telegram;
+mod telegram_faults;
+mod telegram_restart;
+mod web_assets;
