@@ -32,8 +32,19 @@ pub struct ServeConfig {
     pub message_rate: u32,
     /// Public base URL (for links in notifications and the demo page).
     pub public_url: Option<String>,
-    /// How long a connection may stall mid-request or mid-answer.
-    pub io_timeout: Duration,
+    /// Most connections open at once; `None`: derived from the
+    /// file-descriptor limit at start.
+    pub max_connections: Option<usize>,
+    /// Deadline for receiving one whole request (headers and body).
+    pub request_timeout: Duration,
+    /// How long an idle keep-alive connection stays open.
+    pub idle_timeout: Duration,
+    /// On SIGTERM, the longest wait for requests in flight.
+    pub shutdown_grace: Duration,
+    /// Exit non-zero when the server has not answered itself this long.
+    pub watchdog: Option<Duration>,
+    /// Serve the demo page (and accept its key).
+    pub demo: bool,
 }
 
 /// Reads an environment variable, treating empty as unset.
@@ -91,7 +102,12 @@ impl ServeConfig {
             session_rate: env_u32("CHAT_SESSION_RATE", 10)?,
             message_rate: env_u32("CHAT_MESSAGE_RATE", 5)?,
             public_url,
-            io_timeout: Duration::from_secs(10),
+            max_connections: None,
+            request_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(10),
+            watchdog: Some(Duration::from_secs(30)),
+            demo: true,
         })
     }
 
@@ -107,7 +123,12 @@ impl ServeConfig {
             session_rate: 10,
             message_rate: 5,
             public_url: None,
-            io_timeout: Duration::from_secs(2),
+            max_connections: Some(512),
+            request_timeout: Duration::from_secs(2),
+            idle_timeout: Duration::from_secs(2),
+            shutdown_grace: Duration::from_secs(5),
+            watchdog: None,
+            demo: true,
         }
     }
 }

@@ -9,11 +9,28 @@ use super::{Ctx, Reply, Request};
 use crate::chat::{self, Author, Contact};
 use crate::error::{Error, Result};
 use crate::secret;
-use crate::store::{sessions, Session};
+use crate::store::{self, messages, sessions, Session};
 
+/// GET /healthz: 200 when the database answers and takes writes; 503 while
+/// the disk is full (reads keep working meanwhile).
 pub fn healthz(ctx: &mut Ctx) -> Result<Reply> {
     crate::db::ping(ctx.conn)?;
+    if store::storage_full() && !writable_again(ctx) {
+        return Ok(Reply::json(
+            503,
+            &json!({"ok": false, "database": "not writable: the disk is full"}),
+        )
+        .with_header("Retry-After", "5"));
+    }
     Ok(Reply::ok(&json!({"ok": true})))
+}
+
+/// After a write failed for lack of space: whether there is room again,
+/// proven by a small write.
+fn writable_again(ctx: &mut Ctx) -> bool {
+    const ROOM: u64 = 1024 * 1024;
+    let room = crate::db::free_space(&ctx.shared.config.db).is_none_or(|free| free >= ROOM);
+    room && store::write(ctx.conn, |tx| store::health::touch(tx, &crate::time::now())).is_ok()
 }
 
 #[derive(Deserialize)]
@@ -90,6 +107,13 @@ pub fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_api_key(req, ctx)?;
     let session = visitor_session(req, ctx, id)?;
     let body: PostMessage = req.json(false)?;
+    // A retry of a message already stored is answered as such, even when
+    // the sender is over the rate limit: it stores nothing.
+    if let Some(cid) = body.client_message_id.as_deref() {
+        if let Some(m) = messages::by_client_id(ctx.conn, &session.id, cid)? {
+            return Ok(Reply::created(false, &json!({"message": m})));
+        }
+    }
     ctx.shared.message_limiter.check(&session.id)?;
     let (message, created) = chat::post_message(
         ctx.conn,

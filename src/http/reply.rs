@@ -56,6 +56,8 @@ impl Reply {
                 r.headers.push(("Retry-After", retry_after.to_string()))
             }
             Error::Busy => r.headers.push(("Retry-After", "1".into())),
+            Error::StorageFull => r.headers.push(("Retry-After", "30".into())),
+            Error::MethodNotAllowed { allow, .. } => r.headers.push(("Allow", (*allow).into())),
             _ => {}
         }
         r

@@ -42,42 +42,41 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         ("GET", ["api", "chat", "stats"]) => admin::stats(req, ctx),
         ("POST", ["api", "telegram", "webhook"]) => telegram::webhook(req, ctx),
 
-        ("GET" | "HEAD", [""]) => Ok(assets::demo_page(req, ctx)),
+        ("GET" | "HEAD", [""]) => assets::demo_page(req, ctx),
         ("GET" | "HEAD", ["widget.js"]) => Ok(assets::widget(req)),
         ("GET" | "HEAD", ["chat"]) | ("GET" | "HEAD", ["chat", _]) => Ok(assets::admin_page(req)),
         ("GET" | "HEAD", ["assets", name]) => assets::asset(req, name),
 
-        (_, segs) if known_path(segs) => Err(Error::MethodNotAllowed(format!(
-            "{m} is not allowed on {}",
-            req.path
-        ))),
-        _ => Err(Error::not_found(format!(
-            "no such endpoint: {m} {}",
-            req.path
-        ))),
+        (_, segs) => match allowed_methods(segs) {
+            Some(allow) => Err(Error::MethodNotAllowed {
+                message: format!("{m} is not allowed on {}", req.path),
+                allow,
+            }),
+            None => Err(Error::not_found(format!(
+                "no such endpoint: {m} {}",
+                req.path
+            ))),
+        },
     }
 }
 
-/// Whether some method serves this path (for 405 rather than 404).
-fn known_path(segs: &[&str]) -> bool {
-    matches!(
-        segs,
-        ["healthz"]
-            | ["api", "public", "chat", "sessions"]
-            | ["api", "public", "chat", "sessions", _, "messages"]
-            | ["api", "public", "chat", "notify"]
-            | ["api", "chat", "sessions"]
-            | ["api", "chat", "sessions", _]
-            | [
-                "api",
-                "chat",
-                "sessions",
-                _,
-                "messages" | "close" | "assign"
-            ]
-            | ["api", "chat", "managers" | "me" | "stats"]
-            | ["api", "telegram", "webhook"]
-    )
+/// The methods a path answers to, for 405's `Allow` (None: no such path).
+fn allowed_methods(segs: &[&str]) -> Option<&'static str> {
+    Some(match segs {
+        ["healthz"] => "GET",
+        ["api", "public", "chat", "sessions"] | ["api", "public", "chat", "notify"] => {
+            "POST, OPTIONS"
+        }
+        ["api", "public", "chat", "sessions", _, "messages"] => "GET, POST, OPTIONS",
+        ["api", "public", ..] => return None,
+        ["api", "chat", "sessions"] | ["api", "chat", "sessions", _] => "GET",
+        ["api", "chat", "sessions", _, "messages"] => "GET, POST",
+        ["api", "chat", "sessions", _, "close" | "assign"] => "POST",
+        ["api", "chat", "managers" | "me" | "stats"] => "GET",
+        ["api", "telegram", "webhook"] => "POST",
+        [""] | ["widget.js"] | ["chat"] | ["chat", _] | ["assets", _] => "GET, HEAD",
+        _ => return None,
+    })
 }
 
 /// Checks `X-API-Key` against CHAT_API_KEYS, the demo key and stored keys.

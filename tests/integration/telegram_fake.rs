@@ -67,7 +67,7 @@ impl FakeTelegram {
     /// A fake that knows `chats` (others get 400 "chat not found").
     pub fn start(chats: &[&str]) -> FakeTelegram {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("fake binds"));
-        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let url = format!("http://{}", server.server_addr());
         let state = Arc::new((
             Mutex::new(State {
                 mode: Some(Mode::Ok),
