@@ -69,6 +69,45 @@ pub struct ServeArgs {
     /// Take the client address from X-Forwarded-For (behind a reverse proxy).
     #[arg(long, env = "CHAT_TRUST_PROXY")]
     pub trust_proxy: bool,
+    /// Most connections open at once [default: from the open-file limit].
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send one whole request (headers and body).
+    #[arg(
+        long,
+        env = "CHAT_REQUEST_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 10
+    )]
+    pub request_timeout: u64,
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(
+        long,
+        env = "CHAT_IDLE_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 5
+    )]
+    pub idle_timeout: u64,
+    /// On SIGTERM, seconds to finish requests in flight before exiting.
+    #[arg(
+        long,
+        env = "CHAT_SHUTDOWN_GRACE",
+        value_name = "SECONDS",
+        default_value_t = 10
+    )]
+    pub shutdown_grace: u64,
+    /// Exit (status 70) when the server has not answered itself for this
+    /// many seconds, so a supervisor restarts it; 0 turns it off.
+    #[arg(
+        long,
+        env = "CHAT_WATCHDOG",
+        value_name = "SECONDS",
+        default_value_t = 30
+    )]
+    pub watchdog: u64,
+    /// Turn off the demo shop page and its key (production).
+    #[arg(long, env = "CHAT_NO_DEMO")]
+    pub no_demo: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -81,6 +81,17 @@ impl ServeConfig {
         if args.threads == 0 || args.threads > 256 {
             bail!("--threads must be from 1 to 256, not {}", args.threads);
         }
+        if args.max_connections.is_some_and(|n| n == 0) {
+            bail!("--max-connections must be at least 1");
+        }
+        for (name, v) in [
+            ("--request-timeout", args.request_timeout),
+            ("--idle-timeout", args.idle_timeout),
+        ] {
+            if !(1..=3600).contains(&v) {
+                bail!("{name} must be from 1 to 3600 seconds, not {v}");
+            }
+        }
         let allowed_origins = match env("CHAT_ALLOWED_ORIGINS") {
             None => Origins::Any,
             Some(v) if v.trim() == "*" => Origins::Any,
@@ -102,12 +113,12 @@ impl ServeConfig {
             session_rate: env_u32("CHAT_SESSION_RATE", 10)?,
             message_rate: env_u32("CHAT_MESSAGE_RATE", 5)?,
             public_url,
-            max_connections: None,
-            request_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(5),
-            shutdown_grace: Duration::from_secs(10),
-            watchdog: Some(Duration::from_secs(30)),
-            demo: true,
+            max_connections: args.max_connections,
+            request_timeout: Duration::from_secs(args.request_timeout),
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+            shutdown_grace: Duration::from_secs(args.shutdown_grace),
+            watchdog: (args.watchdog > 0).then(|| Duration::from_secs(args.watchdog)),
+            demo: !args.no_demo,
         })
     }
 

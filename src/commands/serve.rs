@@ -122,7 +122,10 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     server.stop();
     if let Some(rx) = tg_done {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if rx.recv_timeout(left.max(Duration::from_millis(100))).is_err() {
+        if rx
+            .recv_timeout(left.max(Duration::from_millis(100)))
+            .is_err()
+        {
             eprintln!("shopchat: Telegram did not stop in time; its pending messages stay queued");
         }
     }

@@ -4,6 +4,7 @@
 
 mod clikit;
 mod common;
+mod live;
 mod telegram_fake;
 
 mod api_admin;
@@ -14,6 +15,7 @@ mod cli_live;
 mod cli_read;
 mod cli_write;
 mod concurrency;
+mod hostile;
 mod serve_and_setup;
 mod telegram;
 mod telegram_faults;

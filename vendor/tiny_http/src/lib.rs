@@ -77,6 +77,10 @@ pub struct Options {
     pub slow_request: Duration,
     /// Stack size of connection threads (they only parse and copy bytes).
     pub stack_size: usize,
+    /// The listen backlog (std's `bind` uses 128): connections the kernel
+    /// completes while the accept loop is busy. When it overflows, a
+    /// client's handshake is dropped and retried only after a second.
+    pub backlog: i32,
     /// The body of the server's own refusals; plain text when `None`.
     pub refusal_body: Option<RefusalBody>,
 }
@@ -89,8 +93,9 @@ impl Default for Options {
             idle_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(10),
             max_connections: 1024,
-            slow_request: Duration::from_secs(2),
+            slow_request: Duration::from_millis(500),
             stack_size: 128 * 1024,
+            backlog: 1024,
             refusal_body: None,
         }
     }
@@ -203,6 +208,8 @@ impl Server {
     pub fn with_options(listener: TcpListener, options: Options) -> IoResult<Server> {
         let listening_addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
+        // Listening again on a listening socket only changes its backlog.
+        rustix::net::listen(&listener, options.backlog)?;
         let inner = Arc::new(Inner {
             options,
             messages: MessagesQueue::with_capacity(64),
@@ -297,9 +304,11 @@ impl Server {
         if let Some(t) = accept {
             let _ = t.join();
         }
+        // Idle connections close now, unless a request is already waiting
+        // in the socket: that one is still read and answered.
         let conns = self.inner.conns.lock().unwrap_or_else(|p| p.into_inner());
         for c in conns.values() {
-            if c.state.phase.load(Ordering::SeqCst) == IDLE {
+            if c.state.phase.load(Ordering::SeqCst) == IDLE && !readable_now(&c.stream) {
                 let _ = c.stream.shutdown(Shutdown::Both);
             }
         }
@@ -399,6 +408,23 @@ fn accept_loop(listener: TcpListener, inner: &Arc<Inner>) {
             spare = File::open("/dev/null").ok();
         }
     }
+    // Shutting down: connections already in the backlog may hold requests
+    // sent before the signal; take them, so those are answered (each
+    // connection then closes after one answer). Then the listener closes.
+    while let Ok((stream, addr)) = listener.accept() {
+        admit(inner, stream, addr);
+    }
+}
+
+/// Whether bytes (or an EOF) are waiting to be read on `stream` right now.
+fn readable_now(stream: &TcpStream) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let zero = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let mut fds = [PollFd::new(stream, PollFlags::IN)];
+    matches!(poll(&mut fds, Some(&zero)), Ok(n) if n > 0)
 }
 
 fn out_of_resources(e: &IoError) -> bool {
@@ -552,7 +578,8 @@ fn serve_connection(inner: &Inner, stream: &TcpStream, state: &ConnState, peer: 
         // initial IDLE); eviction and shutdown act on IDLE connections by
         // shutting their socket, which ends the wait below.
         state.set(inner, IDLE);
-        if inner.closing.load(Ordering::SeqCst) && wire.buffered() == 0 {
+        if inner.closing.load(Ordering::SeqCst) && wire.buffered() == 0 && !readable_now(stream)
+        {
             return;
         }
         wire.shrink_if_empty();
