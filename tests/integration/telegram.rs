@@ -19,7 +19,9 @@ fn count(h: &Harness, chat: &str, needle: &str) -> usize {
         .count()
 }
 
-/// Waits for the notification of `needle` in `chat`; returns its message_id.
+/// Waits for the notification of `needle` in `chat`, and for the worker to
+/// have recorded it (only then can a manager's reply to it be matched);
+/// returns its message_id.
 fn notification(h: &Harness, chat: &str, needle: &str) -> i64 {
     assert!(
         h.fake.wait_for(WAIT, |s| s
@@ -28,12 +30,22 @@ fn notification(h: &Harness, chat: &str, needle: &str) -> i64 {
         "no notification with {needle:?} in {chat}: {:?}",
         h.fake.sent()
     );
-    h.fake
+    let id = h
+        .fake
         .sent_to(chat)
         .into_iter()
         .find(|m| m.text.contains(needle))
         .unwrap()
-        .message_id
+        .message_id;
+    assert!(
+        eventually(WAIT, || h
+            .outbox()
+            .iter()
+            .any(|r| r.telegram_message_id == Some(id))),
+        "message {id} was never marked sent: {:#?}",
+        h.outbox()
+    );
+    id
 }
 
 #[test]
@@ -464,4 +476,40 @@ fn topic_mode_gives_each_chat_a_topic_where_managers_simply_write() {
     h.fake.push_update(topic_message(t1, ALICE_TG, m, "/close"));
     assert!(eventually(WAIT, || h.visitor_poll(&s1, &u1).1 == "closed"));
     assert_eq!(h.visitor_poll(&s2, &u2).1, "active");
+}
+
+#[test]
+fn the_client_trusts_the_ca_file_it_is_given_and_nothing_else() {
+    use shopchat::telegram::client::{ApiError, Client};
+    let fake = crate::telegram_fake::FakeTelegram::start(&[CHAT_A]);
+    let mut config =
+        shopchat::telegram::Config::for_tests(&fake.url, crate::telegram_fake::TOKEN, &[CHAT_A]);
+    config.tuning = crate::telegram_fake::fast_tuning();
+
+    config.ca_file = Some(fake.ca_file.clone());
+    assert_eq!(
+        Client::new(&config).unwrap().get_me().unwrap(),
+        "shop_test_bot"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other-ca.pem");
+    std::fs::write(&other, crate::telegram_fake::TestPki::new().ca_pem).unwrap();
+    config.ca_file = Some(other);
+    let e = Client::new(&config).unwrap().get_me().unwrap_err();
+    assert!(matches!(e, ApiError::Tls(_)), "{e:?}");
+    let e = e.to_string();
+    assert!(
+        e.contains("not signed by an authority") && e.contains("SSL_CERT_FILE"),
+        "{e}"
+    );
+    assert!(
+        !e.contains(crate::telegram_fake::TOKEN) && !e.contains("TEST-fake"),
+        "{e}"
+    );
+    assert_eq!(
+        fake.calls("getMe").len(),
+        1,
+        "only the trusted call got through"
+    );
 }
