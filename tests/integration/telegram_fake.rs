@@ -569,6 +569,30 @@ impl Harness {
     }
 }
 
+/// How long "exactly once" checks watch for a late duplicate in the fast
+/// tuning: a whole Bot API timeout and the longest retry delay, with room
+/// to spare. A message sent again after a timeout or a failure shows up
+/// within it.
+pub fn quiet_period() -> Duration {
+    let t = fast_tuning();
+    t.request_timeout + t.max_backoff + Duration::from_millis(200)
+}
+
+/// Checks `f` every 20 ms for the whole of `period`; false as soon as it
+/// fails. For "nothing more happens": a duplicate fails it when it shows.
+pub fn stays(period: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + period;
+    loop {
+        if !f() {
+            return false;
+        }
+        if Instant::now() > deadline {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Polls `f` every 20 ms until it holds or `timeout` passes.
 pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;

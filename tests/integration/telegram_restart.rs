@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::telegram_fake::{eventually, message, FakeTelegram, Mode, TestPki, TOKEN};
+use crate::telegram_fake::{eventually, message, stays, FakeTelegram, Mode, TestPki, TOKEN};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_shopchat");
@@ -40,6 +40,10 @@ fn output_line(mut c: Command) -> String {
     assert!(out.status.success(), "{out:?}");
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+/// How long the binary's "exactly once" checks watch for a late duplicate:
+/// past its first retry (1 s backoff) after its 1 s per-chat interval.
+const QUIET: Duration = Duration::from_millis(2500);
 
 /// Starts `serve` against the fake, trusting the fake's CA through
 /// SSL_CERT_FILE; returns the child and its URL.
@@ -140,19 +144,19 @@ fn a_killed_serve_delivers_its_outbox_after_restart() {
     });
     let _ = std::fs::read_to_string(&log).map(|l| eprintln!("{l}"));
     assert!(delivered, "{:#?}", fake.sent());
-    std::thread::sleep(Duration::from_millis(1500));
-    let sent = fake.sent();
-    for t in &texts {
-        assert_eq!(
-            sent.iter().filter(|m| m.text.contains(t.as_str())).count(),
-            1
-        );
-    }
-    assert_eq!(
-        sent.iter().filter(|m| m.text.contains("New chat")).count(),
-        1
+    let once = |needle: &str| {
+        fake.sent()
+            .iter()
+            .filter(|m| m.text.contains(needle))
+            .count()
+            == 1
+    };
+    assert!(
+        stays(QUIET, || texts.iter().all(|t| once(t)) && once("New chat")),
+        "{:#?}",
+        fake.sent()
     );
-    assert_eq!(pending(&db), 0);
+    assert!(eventually(Duration::from_secs(5), || pending(&db) == 0));
     second.kill().unwrap();
     second.wait().unwrap();
 }
