@@ -42,6 +42,7 @@ fn test() -> anyhow::Result<()> {
         Err(ApiError::Transport(m)) => bail!(
             "could not reach {base}: {m}\n  Check this machine's network, DNS, firewall or proxy, and TELEGRAM_API_BASE."
         ),
+        Err(ApiError::Tls(m)) => bail!("could not connect securely to {base}: {m}"),
         Err(e) => bail!("getMe failed: {e}"),
     }
     let mut failed = 0;
@@ -103,6 +104,9 @@ fn hint(e: &ApiError) -> String {
         ),
         ApiError::Transport(_) => {
             "The network failed half-way; check this machine's connection and try again.".into()
+        }
+        ApiError::Tls(_) => {
+            "The secure connection failed although getMe got through; try again.".into()
         }
         _ => "See the message above; docs/TELEGRAM.md has the setup steps.".into(),
     }
@@ -194,6 +198,7 @@ fn config_or_token_only() -> anyhow::Result<(Config, Client)> {
         None,
         None,
     )
+    .and_then(|c| c.map(Config::with_env_trust).transpose())
     .map_err(|e| anyhow::anyhow!("{e}"))?
     .context("Telegram is not configured")?;
     let client = Client::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?;

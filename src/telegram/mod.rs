@@ -5,6 +5,7 @@
 pub mod client;
 pub mod outbox;
 pub mod text;
+pub mod tls;
 pub mod updates;
 
 use std::path::PathBuf;
@@ -75,6 +76,10 @@ pub struct Config {
     pub topics: bool,
     /// CHAT_PUBLIC_URL, for links to the admin panel.
     pub public_url: Option<String>,
+    /// The CA certificates (a PEM bundle) to trust instead of the system's
+    /// store: SSL_CERT_FILE when built from the environment. Tests set it
+    /// here rather than in the process environment.
+    pub ca_file: Option<PathBuf>,
     pub tuning: Tuning,
 }
 
@@ -87,23 +92,42 @@ impl std::fmt::Debug for Config {
             .field("webhook", &self.webhook_secret.is_some())
             .field("topics", &self.topics)
             .field("public_url", &self.public_url)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
 
 impl Config {
-    /// Reads TELEGRAM_* from the environment. `Ok(None)` when neither
-    /// TELEGRAM_BOT_TOKEN nor TELEGRAM_CHAT_ID is set (Telegram off).
+    /// Reads TELEGRAM_* and SSL_CERT_FILE from the environment. `Ok(None)`
+    /// when neither TELEGRAM_BOT_TOKEN nor TELEGRAM_CHAT_ID is set
+    /// (Telegram off). The trust store is loaded once here, so a bad
+    /// SSL_CERT_FILE stops `serve` before it touches the database.
     pub fn from_env(public_url: Option<String>) -> Result<Option<Config>> {
         use crate::config::env;
-        Config::from_values(
+        let config = Config::from_values(
             env("TELEGRAM_BOT_TOKEN"),
             env("TELEGRAM_CHAT_ID"),
             env("TELEGRAM_API_BASE"),
             env("TELEGRAM_WEBHOOK_SECRET"),
             env("TELEGRAM_TOPICS"),
             public_url,
-        )
+        )?;
+        config.map(Config::with_env_trust).transpose()
+    }
+
+    /// Takes the trust store from SSL_CERT_FILE and checks that it loads.
+    pub fn with_env_trust(mut self) -> Result<Config> {
+        self.ca_file = tls::ca_file_from_env();
+        if self.uses_tls() {
+            tls::client_config(self.ca_file.as_deref())?;
+        }
+        Ok(self)
+    }
+
+    /// Whether the Bot API is reached over HTTPS (a local Bot API server
+    /// may be plain HTTP).
+    pub fn uses_tls(&self) -> bool {
+        self.api_base.starts_with("https://")
     }
 
     /// Checks the raw values (see [`Config::from_env`]).
@@ -189,11 +213,13 @@ impl Config {
             webhook_secret,
             topics,
             public_url,
+            ca_file: None,
             tuning: Tuning::default(),
         }))
     }
 
-    /// A configuration for tests: the fake Bot API at `api_base`.
+    /// A configuration for tests: the fake Bot API at `api_base`, trusting
+    /// the system's store until `ca_file` is set.
     pub fn for_tests(api_base: &str, token: &str, chat_ids: &[&str]) -> Config {
         Config {
             token: token.to_string(),
@@ -202,6 +228,7 @@ impl Config {
             webhook_secret: None,
             topics: false,
             public_url: None,
+            ca_file: None,
             tuning: Tuning::default(),
         }
     }
