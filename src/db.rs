@@ -16,6 +16,7 @@ pub static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     Migrations::new(vec![
         M::up(include_str!("../schema.sql")),
         M::up(include_str!("../migrations/0002_health_probe.sql")),
+        M::up(include_str!("../migrations/0003_live.sql")),
     ])
 });
 
@@ -60,6 +61,12 @@ pub fn schema_version(conn: &Connection) -> Result<i64> {
 /// which needs the file and a read lock (`SELECT 1` needs neither).
 pub fn ping(conn: &Connection) -> Result<()> {
     Ok(conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?)
+}
+
+/// `PRAGMA data_version`: changes when another connection (of this
+/// process or another) has committed since this connection last looked.
+pub fn data_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
 }
 
 /// Bytes free for unprivileged users on the file system holding `path`

@@ -56,6 +56,7 @@ fn serve(req: &Request, a: &Asset) -> Reply {
                 a.body.as_bytes().to_vec()
             },
             headers: Vec::new(),
+            park: None,
         }
     };
     r.headers.push(("ETag", a.etag.clone()));
@@ -111,5 +112,6 @@ pub fn demo_page(req: &Request, ctx: &Ctx) -> Result<Reply> {
             html.into_bytes()
         },
         headers: vec![("Cache-Control", "no-store".into())],
+        park: None,
     })
 }

@@ -5,6 +5,7 @@
 
 mod admin;
 mod assets;
+pub mod live;
 mod public;
 pub mod ratelimit;
 pub mod reply;
@@ -43,6 +44,10 @@ pub struct Shared {
     pub notify: Arc<dyn Notify>,
     /// Telegram, when configured (the webhook needs it).
     pub telegram: Option<Arc<crate::telegram::Config>>,
+    /// The waiting room for long-polls and typing (set by `Server::start`).
+    pub live: Option<Arc<live::Live>>,
+    /// Typing events per chat (each side).
+    pub typing_limiter: RateLimiter,
 }
 
 impl Shared {
@@ -72,6 +77,8 @@ impl Shared {
             message_limiter,
             notify: Arc::new(NoNotify),
             telegram: None,
+            live: None,
+            typing_limiter: RateLimiter::new(5.0, 20.0),
         }
     }
 }
@@ -117,6 +124,7 @@ pub fn raise_fd_limit() -> u64 {
 pub struct Server {
     addr: SocketAddr,
     listener: Arc<tiny_http::Server>,
+    live: Arc<live::Live>,
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
     grace: Duration,
@@ -162,6 +170,9 @@ impl Server {
         let stop = Arc::new(AtomicBool::new(false));
         let grace = shared.config.shutdown_grace;
         let watchdog = shared.config.watchdog;
+        let mut shared = shared;
+        let live = live::Live::start(crate::db::open(&shared.config.db)?, max_connections / 2)?;
+        shared.live = Some(live.clone());
         let shared = Arc::new(shared);
         let mut workers = Vec::new();
         for n in 0..shared.config.threads {
@@ -183,6 +194,7 @@ impl Server {
         Ok(Server {
             addr,
             listener,
+            live,
             stop,
             workers,
             grace,
@@ -205,6 +217,11 @@ impl Server {
         self.listener.stats()
     }
 
+    /// Long-polls waiting now.
+    pub fn parked(&self) -> usize {
+        self.live.parked()
+    }
+
     /// Stops: no new connections, idle ones closed, every request already
     /// received answered; after the grace period whatever is left is cut.
     /// Returns within the grace period (plus a moment), whatever clients do.
@@ -218,6 +235,8 @@ impl Server {
         }
         let deadline = Instant::now() + self.grace;
         self.listener.begin_shutdown();
+        // Waiting polls answer now with what there is.
+        self.live.stop();
         while self.listener.open_connections() > 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -263,7 +282,7 @@ fn handle(mut rq: tiny_http::Request, shared: &Shared, conn: &mut Connection) {
     let path = rq.url().split('?').next().unwrap_or("").to_string();
     let public = routes::is_public(&path);
     let mut origin = None;
-    let reply = match Request::read(&mut rq, shared.config.trust_proxy) {
+    let mut reply = match Request::read(&mut rq, shared.config.trust_proxy) {
         Err(e) => Reply::error(&e),
         Ok(req) => {
             origin = req.header("origin").map(str::to_string);
@@ -271,17 +290,35 @@ fn handle(mut rq: tiny_http::Request, shared: &Shared, conn: &mut Connection) {
             run_handler(&method, &path, || routes::route(&req, &mut ctx))
         }
     };
-    let reply = if public {
-        routes::with_cors(reply, origin.as_deref(), &shared.config.allowed_origins)
-    } else {
-        reply
+    let live = shared.live.as_ref();
+    if method != "GET" && method != "HEAD" && (200..300).contains(&reply.status) {
+        // A write may have changed a chat: the waiting room looks now.
+        if let Some(live) = live {
+            live.poke();
+        }
+    }
+    let allowed = shared.config.allowed_origins.clone();
+    let finish = move |reply: Reply| {
+        let reply = if public {
+            routes::with_cors(reply, origin.as_deref(), &allowed)
+        } else {
+            reply
+        };
+        let status = reply.status;
+        let _ = rq.respond(to_tiny(reply));
+        eprintln!(
+            "{method} {path} {status} {}ms",
+            started.elapsed().as_millis()
+        );
     };
-    let status = reply.status;
-    let _ = rq.respond(to_tiny(reply));
-    eprintln!(
-        "{method} {path} {status} {}ms",
-        started.elapsed().as_millis()
-    );
+    match (reply.park.take(), live) {
+        (Some((park, wait)), Some(live)) => live.park(live::Parked {
+            park,
+            until: Instant::now() + wait,
+            respond: Box::new(finish),
+        }),
+        _ => finish(reply),
+    }
 }
 
 /// Runs a handler, turning its error into the JSON answer and a panic into

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use super::live::Role;
 use super::routes::require_api_key;
 use super::{Ctx, Reply, Request};
 use crate::chat::{self, Author, Contact};
@@ -126,17 +127,26 @@ pub fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     Ok(Reply::created(created, &json!({"message": message})))
 }
 
-/// GET /api/public/chat/sessions/:id/messages?since=&limit=
+/// GET /api/public/chat/sessions/:id/messages?since=&limit=&wait=&state=
 pub fn poll(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_api_key(req, ctx)?;
+    // The secret is checked before anything waits: a wrong one is 404 now.
     let session = visitor_session(req, ctx, id)?;
-    let since = chat::parse_since(req.query("since"))?;
-    let limit = chat::parse_limit(
-        req.query("limit"),
-        chat::DEFAULT_POLL_LIMIT,
-        chat::MAX_POLL_LIMIT,
-    )?;
-    Ok(Reply::ok(&chat::poll(ctx.conn, &session, &since, limit)?))
+    super::admin::poll_or_park(req, ctx, &session, Role::Visitor)
+}
+
+/// POST /api/public/chat/sessions/:id/typing {typing}
+pub fn typing(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+    require_api_key(req, ctx)?;
+    let session = visitor_session(req, ctx, id)?;
+    super::admin::typing(req, ctx, &session, Role::Visitor)
+}
+
+/// POST /api/public/chat/sessions/:id/seen {seq}
+pub fn seen(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+    require_api_key(req, ctx)?;
+    let session = visitor_session(req, ctx, id)?;
+    super::admin::seen(req, ctx, &session, Role::Visitor)
 }
 
 /// The legacy form's fields, under either name.

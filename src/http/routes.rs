@@ -29,6 +29,10 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         ("GET", ["api", "public", "chat", "sessions", id, "messages"]) => {
             public::poll(req, ctx, id)
         }
+        ("POST", ["api", "public", "chat", "sessions", id, "typing"]) => {
+            public::typing(req, ctx, id)
+        }
+        ("POST", ["api", "public", "chat", "sessions", id, "seen"]) => public::seen(req, ctx, id),
         ("POST", ["api", "public", "chat", "notify"]) => public::notify(req, ctx),
 
         ("GET", ["api", "chat", "sessions"]) => admin::list(req, ctx),
@@ -37,6 +41,9 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         ("POST", ["api", "chat", "sessions", id, "messages"]) => admin::post_message(req, ctx, id),
         ("POST", ["api", "chat", "sessions", id, "close"]) => admin::close(req, ctx, id),
         ("POST", ["api", "chat", "sessions", id, "assign"]) => admin::assign(req, ctx, id),
+        ("POST", ["api", "chat", "sessions", id, "typing"]) => admin::typing_manager(req, ctx, id),
+        ("POST", ["api", "chat", "sessions", id, "seen"]) => admin::seen_manager(req, ctx, id),
+        ("GET", ["api", "chat", "feed"]) => admin::feed(req, ctx),
         ("GET", ["api", "chat", "managers"]) => admin::managers(req, ctx),
         ("GET", ["api", "chat", "me"]) => admin::me(req, ctx),
         ("GET", ["api", "chat", "stats"]) => admin::stats(req, ctx),
@@ -68,11 +75,12 @@ fn allowed_methods(segs: &[&str]) -> Option<&'static str> {
             "POST, OPTIONS"
         }
         ["api", "public", "chat", "sessions", _, "messages"] => "GET, POST, OPTIONS",
+        ["api", "public", "chat", "sessions", _, "typing" | "seen"] => "POST, OPTIONS",
         ["api", "public", ..] => return None,
         ["api", "chat", "sessions"] | ["api", "chat", "sessions", _] => "GET",
         ["api", "chat", "sessions", _, "messages"] => "GET, POST",
-        ["api", "chat", "sessions", _, "close" | "assign"] => "POST",
-        ["api", "chat", "managers" | "me" | "stats"] => "GET",
+        ["api", "chat", "sessions", _, "close" | "assign" | "typing" | "seen"] => "POST",
+        ["api", "chat", "managers" | "me" | "stats" | "feed"] => "GET",
         ["api", "telegram", "webhook"] => "POST",
         [""] | ["widget.js"] | ["chat"] | ["chat", _] | ["assets", _] => "GET, HEAD",
         _ => return None,
