@@ -2,7 +2,7 @@
 # Runs every test shopchat has: formatting, lints, the Rust unit and
 # integration tests (real server, real binary), and the browser tests in
 # headless Chromium. Installs what it needs on a fresh Debian machine
-# (chromium from apt, playwright-core from npm).
+# (chromium from apt, playwright-core from npm, aiosmtpd from PyPI).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,7 +14,17 @@ step "formatting and lints"
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 
-step "Rust tests (unit, HTTP API, CLI, Telegram fake)"
+step "Rust tests (unit, HTTP API, CLI, Telegram fake, SMTP server)"
+# The email tests start a real SMTP server on loopback (aiosmtpd, PyPI).
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+    if ! command -v pip3 >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
+    fi
+    python3 -m pip install --quiet aiosmtpd 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages aiosmtpd \
+        || { echo "error: the email tests need aiosmtpd: python3 -m pip install aiosmtpd" >&2; exit 1; }
+fi
 cargo test --quiet 2>&1 | tee -a "$LOG"
 
 step "browser tests (headless Chromium)"

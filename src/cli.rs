@@ -24,7 +24,7 @@ pub enum Command {
     /// Create or upgrade the database schema (idempotent).
     CreateTables,
     /// Run the HTTP server: widget API, admin API, widget, demo page, admin panel.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Add, list or remove managers.
     #[command(subcommand)]
     Managers(ManagersCommand),
@@ -42,6 +42,8 @@ pub enum Command {
     Reply(ReplyArgs),
     /// Close a chat (the visitor sees it closed).
     Close(CloseArgs),
+    /// Open a closed or archived chat again.
+    Reopen(CloseArgs),
     /// Assign a chat to a manager, or unassign it with `none`.
     Assign(AssignArgs),
     /// Numbers: chats, messages, today, first response time, per manager.
@@ -56,6 +58,29 @@ pub enum Command {
     Archive(ArchiveArgs),
     /// Fill the database with realistic fake chats (demo, benchmarks).
     DemoData(DemoDataArgs),
+    /// Show or change the shop's settings: time zone, hours, away mode, texts.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Every setting with its value (or default) and what it means.
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set one, e.g. `settings set timezone Europe/Kyiv`,
+    /// `settings set hours "mon-fri 09:00-18:00, sat 10:00-14:00"`.
+    Set {
+        /// timezone, hours, away-after, away-reply or contact-first.
+        key: String,
+        /// The value (words are joined with spaces).
+        #[arg(required = true, num_args = 1..)]
+        value: Vec<String>,
+    },
+    /// Back to the default.
+    Unset { key: String },
 }
 
 #[derive(Debug, Args)]
@@ -108,6 +133,55 @@ pub struct ServeArgs {
     /// Turn off the demo shop page and its key (production).
     #[arg(long, env = "CHAT_NO_DEMO")]
     pub no_demo: bool,
+    #[command(flatten)]
+    pub email: EmailArgs,
+}
+
+/// Email follow-ups: a manager's answer the visitor has not seen within
+/// `--email-after` goes to the email they left. Off without `--smtp-host`.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Email follow-up (off unless --smtp-host is set)")]
+pub struct EmailArgs {
+    /// SMTP server that sends the follow-up emails.
+    #[arg(long, env = "CHAT_SMTP_HOST", value_name = "HOST")]
+    pub smtp_host: Option<String>,
+    /// Its port [default: 587 with starttls, 465 with tls, 25 with none].
+    #[arg(long, env = "CHAT_SMTP_PORT", value_name = "PORT")]
+    pub smtp_port: Option<u16>,
+    /// How the connection is secured: starttls, tls (implicit, port 465) or
+    /// none (only for a relay on this machine).
+    #[arg(long, env = "CHAT_SMTP_TLS", value_name = "MODE", default_value = "starttls",
+        value_parser = ["starttls", "tls", "none"])]
+    pub smtp_tls: String,
+    /// SMTP user name (with --smtp-password).
+    #[arg(long, env = "CHAT_SMTP_USER", value_name = "USER")]
+    pub smtp_user: Option<String>,
+    /// SMTP password; prefer the environment variable.
+    #[arg(
+        long,
+        env = "CHAT_SMTP_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub smtp_password: Option<String>,
+    /// The From address, e.g. "Clay & Linen <chat@shop.example>".
+    #[arg(long, env = "CHAT_EMAIL_FROM", value_name = "ADDRESS")]
+    pub email_from: Option<String>,
+    /// Seconds a manager's answer may stay unseen before it is emailed.
+    #[arg(
+        long,
+        env = "CHAT_EMAIL_AFTER",
+        value_name = "SECONDS",
+        default_value_t = 600
+    )]
+    pub email_after: u64,
+    /// The shop's name, said in the email.
+    #[arg(long, env = "CHAT_SHOP_NAME", value_name = "NAME")]
+    pub shop_name: Option<String>,
+    /// The shop's page with the widget; the email links back to the chat there
+    /// [default: CHAT_PUBLIC_URL's demo page].
+    #[arg(long, env = "CHAT_SHOP_URL", value_name = "URL")]
+    pub shop_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -294,4 +368,28 @@ pub struct DemoDataArgs {
     /// Spread the chats over this many days before now.
     #[arg(long, default_value_t = 42, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: u32,
+}
+
+/// Prints a parse error (or --help, --version) and exits as clap would,
+/// but without the global options in the usage line: clap repeats the
+/// options it saw there (`Usage: shopchat show --db <DB> <ID>`), which
+/// reads as if `--db` were required.
+pub fn exit_with(e: clap::Error) -> ! {
+    use std::io::Write;
+    if !e.use_stderr() {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let fixed: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("Usage:") {
+                l.replace(" --db <DB>", "").replace(" --as <ID>", "")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    let _ = writeln!(std::io::stderr(), "{}", fixed.join("\n"));
+    std::process::exit(e.exit_code());
 }

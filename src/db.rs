@@ -17,6 +17,7 @@ pub static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../schema.sql")),
         M::up(include_str!("../migrations/0002_health_probe.sql")),
         M::up(include_str!("../migrations/0003_live.sql")),
+        M::up(include_str!("../migrations/0004_visitor.sql")),
     ])
 });
 

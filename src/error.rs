@@ -18,6 +18,10 @@ pub enum Error {
     },
     #[error("this chat is closed")]
     SessionClosed,
+    /// The request conflicts with the state of things (e.g. reopening a
+    /// chat while its visitor has another open one).
+    #[error("{0}")]
+    Conflict(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -58,7 +62,7 @@ impl Error {
             Error::Unauthorized(_) => 401,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed { .. } => 405,
-            Error::SessionClosed => 409,
+            Error::SessionClosed | Error::Conflict(_) => 409,
             Error::PayloadTooLarge(_) => 413,
             Error::UnsupportedMediaType(_) => 415,
             Error::TooManyRequests { .. } => 429,
@@ -76,6 +80,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::MethodNotAllowed { .. } => "method_not_allowed",
             Error::SessionClosed => "session_closed",
+            Error::Conflict(_) => "conflict",
             Error::PayloadTooLarge(_) => "payload_too_large",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::TooManyRequests { .. } => "too_many_requests",

@@ -3,6 +3,9 @@
 use clap::Parser;
 
 fn main() {
-    let cli = shopchat::cli::Cli::parse();
+    let cli = match shopchat::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => shopchat::cli::exit_with(e),
+    };
     std::process::exit(shopchat::commands::run(cli));
 }

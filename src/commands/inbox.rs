@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 
 use anyhow::bail;
 use console::{style, Term};
-use dialoguer::{theme::ColorfulTheme, Select};
+use dialoguer::{theme::ColorfulTheme, Confirm, Select};
 use rusqlite::Connection;
 use unicode_width::UnicodeWidthStr;
 
@@ -155,6 +155,8 @@ fn chat_loop(
         let mut actions = Vec::new();
         if session.is_active() {
             actions.extend(["reply", "close"]);
+        } else {
+            actions.push("reopen");
         }
         actions.extend(["assign", "↻ refresh", "back"]);
         let pick = Select::with_theme(theme)
@@ -181,12 +183,32 @@ fn chat_loop(
                 }
             }
             "close" => {
+                // A slip of Down+Enter must not end a conversation.
+                let sure = Confirm::with_theme(theme)
+                    .with_prompt(format!(
+                        "Close the chat with {}? They will see it closed",
+                        term::visitor_label(&session)
+                    ))
+                    .default(false)
+                    .report(false)
+                    .interact_opt()?
+                    .unwrap_or(false);
+                if !sure {
+                    notice = Some("Not closed.".into());
+                    continue;
+                }
                 chat::close(conn, &session.id).map_err(|e| term::chat_error(e, &session))?;
                 return Ok(Some(format!(
                     "Closed chat {} ({}).",
                     term::short(&session.id),
                     term::visitor_label(&session)
                 )));
+            }
+            "reopen" => {
+                notice = Some(match chat::reopen(conn, &session.id) {
+                    Ok(_) => format!("{}", style("Reopened.").green()),
+                    Err(e) => format!("{} {e}", style("Not reopened:").red()),
+                });
             }
             "assign" => notice = Some(assign(conn, &session, t, theme)?),
             "back" => return Ok(None),
@@ -201,7 +223,7 @@ fn assign(
     _t: &Term,
     theme: &ColorfulTheme,
 ) -> anyhow::Result<String> {
-    let all = managers::list(conn)?;
+    let all = managers::list_active(conn)?;
     let mut items: Vec<String> = all
         .iter()
         .map(|m| format!("{} ({})", m.id, m.display_name))

@@ -5,7 +5,7 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
 use crate::cli::{Cli, ManagersCommand};
 use crate::secret;
-use crate::store::managers::{self, Manager};
+use crate::store::managers::{self, Manager, Removed};
 use crate::time;
 
 /// Checks a manager id: 1..32 of a-z, A-Z, 0-9, - and _.
@@ -30,7 +30,8 @@ pub fn create(
     telegram_id: Option<i64>,
 ) -> anyhow::Result<String> {
     validate_id(id)?;
-    if managers::get(conn, id)?.is_some() {
+    let existing = managers::get(conn, id)?;
+    if existing.as_ref().is_some_and(Manager::is_active) {
         bail!("manager '{id}' already exists; `shopchat managers token {id}` makes a new token");
     }
     if let Some(tg) = telegram_id {
@@ -42,6 +43,19 @@ pub fn create(
         }
     }
     let token = secret::new_manager_token();
+    if let Some(old) = existing {
+        // A removed manager comes back under the same id, keeping their
+        // messages.
+        let name = name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&old.display_name);
+        managers::reactivate(conn, id, name, &secret::hash(&token))?;
+        if let Some(tg) = telegram_id {
+            managers::set_telegram_id(conn, id, Some(tg))?;
+        }
+        return Ok(token);
+    }
     let m = Manager {
         id: id.to_string(),
         display_name: name
@@ -51,6 +65,7 @@ pub fn create(
             .to_string(),
         telegram_user_id: telegram_id,
         created_at: time::now(),
+        deactivated_at: None,
     };
     managers::insert(conn, &m, &secret::hash(&token))?;
     Ok(token)
@@ -79,25 +94,37 @@ pub fn run(cli: &Cli, cmd: &ManagersCommand) -> anyhow::Result<()> {
                 t.load_preset(UTF8_FULL_CONDENSED);
                 t.set_header(["id", "name", "telegram", "since"]);
                 for m in &list {
+                    let since = m.created_at.get(..10).unwrap_or("").to_string();
                     t.add_row([
                         m.id.clone(),
                         m.display_name.clone(),
                         m.telegram_user_id
                             .map(|t| t.to_string())
                             .unwrap_or_default(),
-                        m.created_at.get(..10).unwrap_or("").to_string(),
+                        match &m.deactivated_at {
+                            Some(at) => format!("{since} (removed {})", at.get(..10).unwrap_or("")),
+                            None => since,
+                        },
                     ]);
                 }
                 super::term::say(t)?;
             }
         }
         ManagersCommand::Remove { id } => {
-            if !managers::remove(&conn, id)? {
-                bail!("no manager '{id}'; `shopchat managers list` shows them");
+            let mut conn = conn;
+            let now = time::now();
+            match crate::store::write(&mut conn, |tx| managers::remove(tx, id, &now))? {
+                Removed::NotFound => {
+                    bail!("no manager '{id}'; `shopchat managers list` shows them")
+                }
+                Removed::Deleted => super::term::say(format!(
+                    "Manager '{id}' removed; their open chats are now unassigned."
+                ))?,
+                Removed::Deactivated => super::term::say(format!(
+                    "Manager '{id}' removed: their token no longer works and their open chats are unassigned. They wrote messages, so they are kept (deactivated) and their name stays on what they wrote."
+                ))?,
             }
-            super::term::say(format!(
-                "Manager '{id}' removed; their chats are now unassigned."
-            ))?;
+            return Ok(());
         }
         ManagersCommand::Token { id } => {
             let token = secret::new_manager_token();

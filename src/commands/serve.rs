@@ -20,6 +20,9 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let tg = telegram::Config::from_env(config.public_url.clone())
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .map(Arc::new);
+    let mail = crate::email::Config::from_args(&args.email, config.public_url.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .map(Arc::new);
     let conn = crate::db::init(&config.db)
         .with_context(|| format!("could not open the database {}", config.db.display()))?;
 
@@ -57,6 +60,12 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let followup = crate::followup::Service::start(
+        config.db.clone(),
+        mail.clone(),
+        crate::followup::AWAY_EVERY,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let url = format!("http://{}", server.addr());
     let mut out = std::io::stdout().lock();
     writeln!(out, "shopchat listening on {url}")?;
@@ -84,6 +93,19 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         None => writeln!(
             out,
             "  telegram: off (set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID; docs/TELEGRAM.md)"
+        )?,
+    }
+    match &mail {
+        Some(m) => writeln!(
+            out,
+            "  email follow-up: answers unseen for {} s go to the visitor's email via {}:{}",
+            m.after.as_secs(),
+            m.host,
+            m.port
+        )?,
+        None => writeln!(
+            out,
+            "  email follow-up: off (set CHAT_SMTP_HOST; docs/OPERATIONS.md)"
         )?,
     }
     if notes.is_empty() {
@@ -119,7 +141,22 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         });
         rx
     });
+    let followup_done = {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            followup.stop();
+            let _ = tx.send(());
+        });
+        rx
+    };
     server.stop();
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    if followup_done
+        .recv_timeout(left.max(Duration::from_millis(100)))
+        .is_err()
+    {
+        eprintln!("shopchat: an email in flight did not finish in time; it stays queued");
+    }
     if let Some(rx) = tg_done {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         if rx

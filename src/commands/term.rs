@@ -48,6 +48,12 @@ pub fn quiet_exit(e: &anyhow::Error) -> Option<i32> {
                 return Some(0);
             }
         }
+        // serde_json keeps the io::Error inside (its source() skips it).
+        if let Some(j) = cause.downcast_ref::<serde_json::Error>() {
+            if j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) {
+                return Some(0);
+            }
+        }
         if let Some(dialoguer::Error::IO(io)) = cause.downcast_ref::<dialoguer::Error>() {
             if io.kind() == std::io::ErrorKind::Interrupted {
                 let _ = console::Term::stderr().show_cursor();
@@ -73,8 +79,30 @@ pub fn exit_on_ctrl_c() {
     }
 }
 
-/// Opens the existing database named by --db / CHAT_DB.
+/// The shop's time zone, once `open` has read it (`None`: not set, so the
+/// machine's local zone, `TZ`).
+static ZONE: std::sync::OnceLock<Option<chrono_tz::Tz>> = std::sync::OnceLock::new();
+
+/// A stored time in the zone the terminal shows: the shop's when it is
+/// set (`shopchat settings set timezone ...`), else the machine's.
+pub fn shop_time(t: DateTime<Utc>) -> chrono::DateTime<chrono::FixedOffset> {
+    match ZONE.get().copied().flatten() {
+        Some(tz) => t.with_timezone(&tz).fixed_offset(),
+        None => t.with_timezone(&Local).fixed_offset(),
+    }
+}
+
+/// Opens the existing database named by --db / CHAT_DB, and learns the
+/// shop's time zone from it.
 pub fn open(cli: &Cli) -> anyhow::Result<Connection> {
+    let conn = open_db(cli)?;
+    if let Ok(shop) = crate::shop::Shop::load(&conn) {
+        let _ = ZONE.set(shop.tz_set.then_some(shop.tz));
+    }
+    Ok(conn)
+}
+
+fn open_db(cli: &Cli) -> anyhow::Result<Connection> {
     match crate::db::open_existing(&cli.db) {
         Ok(c) => Ok(c),
         Err(e @ Error::NotFound(_)) => Err(e.into()),
@@ -200,14 +228,14 @@ pub fn relative(t: &str, now: DateTime<Utc>) -> String {
         s if s < 86_400 => format!("{} h ago", s / 3600),
         s if s < 2 * 86_400 => "yesterday".to_string(),
         s if s < 7 * 86_400 => format!("{} days ago", s / 86_400),
-        _ => then.with_timezone(&Local).format("%Y-%m-%d").to_string(),
+        _ => shop_time(then).format("%Y-%m-%d").to_string(),
     }
 }
 
 /// A stored time as local "2025-03-14 09:05".
 pub fn local_time(t: &str) -> String {
     match crate::time::parse(t) {
-        Some(t) => t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string(),
+        Some(t) => shop_time(t).format("%Y-%m-%d %H:%M").to_string(),
         None => t.to_string(),
     }
 }
@@ -243,9 +271,10 @@ pub fn resolve_session(conn: &Connection, input: &str) -> anyhow::Result<Session
 }
 
 /// The manager acting in this command: --as / CHAT_MANAGER, else the only
-/// manager there is.
+/// (active) manager there is.
 pub fn acting_manager(conn: &Connection, cli: &Cli) -> anyhow::Result<Manager> {
-    let all = managers::list(conn)?;
+    let everyone = managers::list(conn)?;
+    let all: Vec<Manager> = everyone.iter().filter(|m| m.is_active()).cloned().collect();
     let known = || {
         all.iter()
             .map(|m| m.id.as_str())
@@ -253,7 +282,10 @@ pub fn acting_manager(conn: &Connection, cli: &Cli) -> anyhow::Result<Manager> {
             .join(", ")
     };
     match cli.as_manager.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(id) => match all.iter().find(|m| m.id == id) {
+        Some(id) => match everyone.iter().find(|m| m.id == id) {
+            Some(m) if !m.is_active() => bail!(
+                "manager '{id}' was removed; `shopchat managers add {id}` brings them back"
+            ),
             Some(m) => Ok(m.clone()),
             None if all.is_empty() => bail!(
                 "no manager '{id}': there are no managers yet; add one with `shopchat managers add {id}`"
@@ -473,7 +505,7 @@ pub fn transcript(s: &Session, msgs: &[Message], ui: &Ui) -> String {
     let mut out = String::new();
     let mut day = String::new();
     for m in msgs {
-        let local = crate::time::parse(&m.created_at).map(|t| t.with_timezone(&Local));
+        let local = crate::time::parse(&m.created_at).map(shop_time);
         let (d, hm) = match local {
             Some(t) => (
                 t.format("%Y-%m-%d, %A").to_string(),

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::Local;
 
 use super::term::{self, Ui};
 use crate::cli::{Cli, WatchArgs};
@@ -80,7 +79,7 @@ pub fn run(cli: &Cli, args: &WatchArgs) -> anyhow::Result<()> {
 /// author's own line breaks continue on indented lines.
 fn line(m: &Message, name: &str) -> String {
     let time = crate::time::parse(&m.created_at)
-        .map(|t| t.with_timezone(&Local).format("%H:%M:%S").to_string())
+        .map(|t| term::shop_time(t).format("%H:%M:%S").to_string())
         .unwrap_or_default();
     let name = term::cut(name, 24);
     let who = if m.sender == crate::store::SENDER_MANAGER {

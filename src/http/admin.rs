@@ -2,14 +2,14 @@
 
 use serde_json::{json, Value};
 
+use super::live::{self, Park, Role};
 use super::public::PostMessage;
 use super::routes::require_manager;
 use super::{Ctx, Reply, Request};
 use crate::chat::{self, Author};
 use crate::error::{Error, Result};
+use crate::shop::Shop;
 use crate::store::{managers, messages, sessions, stats, Session, SessionSummary};
-use super::live::{self, Park, Role};
-use crate::time;
 
 pub const DEFAULT_LIST_LIMIT: u32 = 50;
 pub const MAX_LIST_LIMIT: u32 = 200;
@@ -96,13 +96,25 @@ pub fn summary_json(conn: &rusqlite::Connection, id: &str) -> Result<Option<Valu
     }
 }
 
-/// GET /api/chat/sessions/:id
+/// How many of a visitor's other chats a chat's page lists.
+pub const VISITOR_CHATS: u32 = 20;
+
+/// GET /api/chat/sessions/:id: the chat, its messages, and the visitor's
+/// other chats (same browser), newest first.
 pub fn get(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_manager(req, ctx)?;
     let s = session(ctx, id)?;
     let msgs = messages::all(ctx.conn, &s.id)?;
+    let others = match &s.user_session_id {
+        Some(u) => sessions::visitor_chats(ctx.conn, u, &s.id, VISITOR_CHATS)?,
+        None => Vec::new(),
+    };
+    let others = others
+        .into_iter()
+        .map(|item| item_json(ctx.conn, item))
+        .collect::<Result<Vec<Value>>>()?;
     Ok(Reply::ok(
-        &json!({"session": s.redacted(), "messages": msgs}),
+        &json!({"session": s.redacted(), "messages": msgs, "visitorChats": others}),
     ))
 }
 
@@ -210,15 +222,13 @@ pub fn feed(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         return Err(Error::Internal("the waiting room is not running".into()));
     };
     let top = sessions::max_change(ctx.conn)?;
-    let since = match req.query("since").map(str::trim) {
-        None | Some("") => None,
-        Some(v) => Some(
-            v.parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| Error::bad_request("since must be a cursor (a whole number >= 0)"))?,
-        ),
-    };
+    let since =
+        match req.query("since").map(str::trim) {
+            None | Some("") => None,
+            Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                Error::bad_request("since must be a cursor (a whole number >= 0)")
+            })?),
+        };
     let wait = live::parse_wait(req.query("wait"))?;
     let state = req.query("state").map(str::to_string);
     // A cursor from another database (or the future) starts over from now.
@@ -261,6 +271,16 @@ pub fn close(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     Ok(Reply::ok(&json!({"session": s.redacted()})))
 }
 
+/// POST /api/chat/sessions/:id/reopen: a closed or archived chat becomes
+/// active again (409 `conflict` when its visitor has another open chat).
+pub fn reopen(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+    require_manager(req, ctx)?;
+    let s = session(ctx, id)?;
+    let _: Value = req.json(true)?;
+    let s = chat::reopen(ctx.conn, &s.id)?;
+    Ok(Reply::ok(&json!({"session": s.redacted()})))
+}
+
 /// POST /api/chat/sessions/:id/assign {managerId}
 pub fn assign(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_manager(req, ctx)?;
@@ -290,14 +310,22 @@ pub fn managers(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     Ok(Reply::ok(&json!({"managers": list})))
 }
 
-/// GET /api/chat/me
+/// GET /api/chat/me: who the token belongs to, and the shop's time zone
+/// (the panel shows days and times in it).
 pub fn me(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     let me = require_manager(req, ctx)?;
-    Ok(Reply::ok(&json!({"manager": me.public()})))
+    let shop = Shop::load(ctx.conn)?;
+    Ok(Reply::ok(&json!({
+        "manager": me.public(),
+        "shop": {"timezone": shop.tz.name()},
+    })))
 }
 
-/// GET /api/chat/stats
+/// GET /api/chat/stats ("today" is the shop's day)
 pub fn stats(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     require_manager(req, ctx)?;
-    Ok(Reply::ok(&stats::compute(ctx.conn, &time::today_start())?))
+    Ok(Reply::ok(&stats::compute(
+        ctx.conn,
+        &crate::shop::today_start(ctx.conn)?,
+    )?))
 }

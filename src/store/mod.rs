@@ -2,11 +2,13 @@
 //! `Transaction` derefs to one) and return rows as plain structs that
 //! serialize to the API's JSON.
 
+pub mod email;
 pub mod health;
 pub mod keys;
 pub mod managers;
 pub mod messages;
 pub mod sessions;
+pub mod settings;
 pub mod stats;
 pub mod telegram;
 
@@ -25,12 +27,18 @@ pub struct Session {
     pub id: String,
     pub user_name: Option<String>,
     pub user_phone: Option<String>,
+    /// Where the visitor wants answers by email, if they left an address.
+    pub user_email: Option<String>,
     pub status: String,
     pub manager_id: Option<String>,
     /// The visitor's secret: only ever shown to the visitor.
     pub user_session_id: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// When the away auto-reply was posted (the chat is "away": the widget
+    /// asks for an email). Not part of the API's session object.
+    #[serde(skip)]
+    pub away_at: Option<String>,
 }
 
 impl Session {
@@ -56,6 +64,10 @@ pub struct Message {
     pub message_text: String,
     pub manager_id: Option<String>,
     pub created_at: String,
+    /// The shop's automatic away reply (sender `manager`, no manager): it
+    /// does not count as an answer. Only present when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub auto: bool,
 }
 
 /// A session in a listing.

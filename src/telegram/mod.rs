@@ -281,11 +281,13 @@ impl Notify for OutboxNotify {
         let now = crate::time::now();
         for chat_id in &self.chat_ids {
             let row = match event {
-                Event::NewSession(s) => NewRow {
+                // The new chat's notification carries its first message.
+                Event::NewSession(s, m) => NewRow {
                     chat_id,
                     kind: KIND_NEW_SESSION,
                     session_id: Some(&s.id),
-                    text: "",
+                    message_seq: Some(m.seq),
+                    text: &m.message_text,
                     ..NewRow::default()
                 },
                 Event::VisitorMessage(s, m) => NewRow {

@@ -204,9 +204,13 @@ impl Worker {
             50,
         )?);
         let new_chat = rows.iter().any(|r| r.kind == KIND_NEW_SESSION);
+        // A new-chat row carries the chat's first message; one queued by an
+        // older version (before chats began with their first message) has
+        // no text and only announces the chat.
+        let has_text = |r: &OutboxRow| r.kind != KIND_NEW_SESSION || r.message_seq.is_some();
         let texts: Vec<&str> = rows
             .iter()
-            .filter(|r| r.kind != KIND_NEW_SESSION)
+            .filter(|r| has_text(r))
             .map(|r| r.text.as_str())
             .collect();
         let (html, used) = text::notification(&Notice {
@@ -220,7 +224,7 @@ impl Worker {
         let mut ids = Vec::new();
         let mut messages = 0;
         for r in &rows {
-            if r.kind != KIND_NEW_SESSION {
+            if has_text(r) {
                 if messages == used {
                     break;
                 }

@@ -174,6 +174,8 @@ mod tests {
             user_session_id: None,
             created_at: String::new(),
             updated_at: String::new(),
+            user_email: None,
+            away_at: None,
         }
     }
 

@@ -174,7 +174,7 @@ fn parse_command(text: &str) -> Option<(String, &str)> {
     (!name.is_empty()).then_some((name, args.trim()))
 }
 
-const KNOWN: &[&str] = &["close", "reply", "chats", "help", "start"];
+const KNOWN: &[&str] = &["close", "reopen", "reply", "chats", "help", "start"];
 
 /// Decides what an update means. Writes chat messages and closes sessions
 /// (each its own transaction, idempotent on a repeated update); the answers
@@ -248,6 +248,17 @@ pub fn process(conn: &mut Connection, config: &Config, update: &Value) -> Result
         (Some(("close", arg)), _) => match resolve(conn, arg)? {
             Ok(sid) => {
                 let html = close(conn, &sid)?;
+                answer(html, Some(&sid));
+            }
+            Err(html) => answer(html, None),
+        },
+        (Some(("reopen", "")), Some(sid)) => {
+            let html = reopen(conn, sid)?;
+            answer(html, Some(sid));
+        }
+        (Some(("reopen", arg)), _) => match resolve(conn, arg)? {
+            Ok(sid) => {
+                let html = reopen(conn, &sid)?;
                 answer(html, Some(&sid));
             }
             Err(html) => answer(html, None),
@@ -367,6 +378,29 @@ fn close(conn: &mut Connection, sid: &str) -> Result<String> {
     })
 }
 
+fn reopen(conn: &mut Connection, sid: &str) -> Result<String> {
+    let before = sessions::get(conn, sid)?.ok_or_else(Error::session_not_found)?;
+    let who = escape(&cut(&who(&before), 200));
+    Ok(match chat::reopen(conn, sid) {
+        Ok(_) if before.status == STATUS_ACTIVE => {
+            format!(
+                "Chat <code>{}</code> with <b>{who}</b> is already open.",
+                short_id(sid)
+            )
+        }
+        Ok(_) => format!(
+            "Chat <code>{}</code> with <b>{who}</b> is open again; reply to answer.",
+            short_id(sid)
+        ),
+        Err(Error::Conflict(why)) => format!(
+            "Chat <code>{}</code> with <b>{who}</b> was not reopened: {}.",
+            short_id(sid),
+            escape(&why)
+        ),
+        Err(e) => return Err(e),
+    })
+}
+
 /// A session from a short id: `Ok(Ok(id))`, or `Ok(Err(answer))` saying
 /// what is wrong.
 fn resolve(conn: &Connection, prefix: &str) -> Result<std::result::Result<String, String>> {
@@ -436,7 +470,7 @@ fn not_linked(from: Option<i64>) -> String {
 }
 
 fn command_list() -> String {
-    "Reply to a notification to answer the visitor; reply /close to close the chat. Also: /reply ID text, /close ID, /chats (chats waiting for an answer)."
+    "Reply to a notification to answer the visitor; reply /close to close the chat, /reopen to open it again. Also: /reply ID text, /close ID, /reopen ID, /chats (chats waiting for an answer)."
         .into()
 }
 

@@ -112,7 +112,7 @@ fn reply_prompt_to_a_closed_chat_is_refused_before_asking() {
 fn inbox_picks_reads_replies_sees_new_messages_assigns_and_closes() {
     let db = Db::fixture();
     let mut p = spawn(&db, &["--as", "alice", "inbox"]);
-    p.exp_string(&l1("4 open chats, 2 awaiting a reply"))
+    p.exp_string(&l1("3 open chats, 2 awaiting a reply"))
         .unwrap();
     // Awaiting first (Olena is the newest), then the others.
     let (before, _) = p.exp_regex(&l1("Emma Wilson")).unwrap();
@@ -161,10 +161,26 @@ fn inbox_picks_reads_replies_sees_new_messages_assigns_and_closes() {
     press(&mut p, ENTER);
     p.exp_string(&l1("Assigned to bob.")).unwrap();
 
-    // Close it (the second action): back to the list, one chat fewer.
+    // Close it (the second action). A slip of Down+Enter only asks, and
+    // Enter keeps the chat open.
     press(&mut p, DOWN);
     press(&mut p, ENTER);
-    p.exp_string(&l1("3 open chats, 1 awaiting a reply"))
+    p.exp_string(&l1("Close the chat with Олена Коваль?"))
+        .unwrap();
+    press(&mut p, ENTER);
+    p.exp_string(&l1("Not closed.")).unwrap();
+    assert_eq!(
+        sh(&db, &["show", OLENA, "--json"]).json()["session"]["status"],
+        "active"
+    );
+    // Asked again and confirmed: back to the list, one chat fewer.
+    p.exp_string(&l1("Chat with Олена Коваль")).unwrap();
+    press(&mut p, DOWN);
+    press(&mut p, ENTER);
+    p.exp_string(&l1("Close the chat with Олена Коваль?"))
+        .unwrap();
+    press(&mut p, "y");
+    p.exp_string(&l1("2 open chats, 1 awaiting a reply"))
         .unwrap();
     p.exp_string(&l1("Closed chat 3f2a8c1e (Олена Коваль)."))
         .unwrap();
@@ -188,14 +204,16 @@ fn inbox_refresh_shows_a_chat_that_arrived_meanwhile() {
     {
         let mut conn = db.conn();
         let contact = shopchat::chat::Contact::new(Some("Ярина"), None).unwrap();
-        let (s, _) = shopchat::chat::open_session(
+        let s = shopchat::chat::open_session(
             &mut conn,
             &shopchat::chat::NoNotify,
             None,
             &contact,
+            None,
             || Ok(()),
         )
-        .unwrap();
+        .unwrap()
+        .session;
         shopchat::chat::post_message(
             &mut conn,
             &shopchat::chat::NoNotify,

@@ -20,7 +20,7 @@ pub const ANNA: &str = "7b1c0e2d-2222-4333-8444-555566667777";
 pub const NONAME: &str = "c0ffee00-3333-4444-9555-666677778888";
 /// Lukas: archived in February.
 pub const LUKAS: &str = "deadbeef-4444-4555-a666-777788889999";
-/// Taras: active, no messages yet.
+/// Taras: active, no messages yet (so never listed).
 pub const TARAS: &str = "e5e5e5e5-5555-4666-b777-88889999aaaa";
 
 /// id, name, phone, manager, created, messages (author, text, time).
@@ -181,6 +181,8 @@ impl Db {
                         user_session_id: Some(format!("visitor-secret-number-{i:04}")),
                         created_at: created.to_string(),
                         updated_at: created.to_string(),
+                        user_email: None,
+                        away_at: None,
                     },
                 )?;
                 for (j, (who, text, at)) in msgs.iter().enumerate() {
@@ -200,6 +202,7 @@ impl Db {
                             manager_id,
                             client_message_id: None,
                             created_at: at,
+                            auto: false,
                         },
                     )?;
                 }

@@ -155,6 +155,23 @@ impl TestServer {
         )
     }
 
+    /// Opens a chat the way the widget does, with its first message;
+    /// returns (sessionId, userSessionId).
+    pub fn start_chat(&self, name: &str, text: &str) -> (String, String) {
+        let r = self.public(
+            "POST",
+            "/api/public/chat/sessions",
+            None,
+            Some(serde_json::json!({"userName": name, "messageText": text})),
+        );
+        assert_eq!(r.status, 201, "{r:?}");
+        let s = &r.body["session"];
+        (
+            s["id"].as_str().unwrap().to_string(),
+            s["userSessionId"].as_str().unwrap().to_string(),
+        )
+    }
+
     /// Sends a visitor message; returns its seq.
     pub fn visitor_says(&self, sid: &str, usid: &str, text: &str) -> i64 {
         let r = self.public(

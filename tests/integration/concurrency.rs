@@ -97,6 +97,7 @@ fn run(second_connection: bool) {
                             manager_id: Some("alice"),
                             client_message_id: None,
                             created_at: &now,
+                            auto: false,
                         },
                     )
                     .map_err(|e| match e {

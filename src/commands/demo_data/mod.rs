@@ -41,7 +41,10 @@ struct DemoChat {
 pub fn run(cli: &Cli, args: &DemoDataArgs) -> anyhow::Result<()> {
     let mut conn = term::open(cli)?;
     let started = Instant::now();
-    let mut team: Vec<String> = managers::list(&conn)?.into_iter().map(|m| m.id).collect();
+    let mut team: Vec<String> = managers::list_active(&conn)?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
     if team.is_empty() {
         // The token is not shown: `managers token demo` makes one when needed.
         super::managers::create(&conn, "demo", Some("Demo Manager"), None)?;
@@ -93,6 +96,7 @@ pub fn run(cli: &Cli, args: &DemoDataArgs) -> anyhow::Result<()> {
                         manager_id: m.manager.as_deref(),
                         client_message_id: None,
                         created_at: &at,
+                        auto: false,
                     },
                 )?;
             }
@@ -259,6 +263,8 @@ fn generate(
             user_session_id: Some(usid),
             created_at: crate::time::format(start - Duration::seconds(rng.i64(2..40))),
             updated_at: crate::time::format(start),
+            user_email: None,
+            away_at: None,
         };
         // Questions in a random order, each answered by its own answer.
         let mut qa: Vec<usize> = (0..lang.qa.len()).collect();
