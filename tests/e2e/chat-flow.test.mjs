@@ -33,13 +33,13 @@ test('a visitor and a manager talk from start to a new chat', async (t) => {
     assert.equal(await visitor.locator(W.panel).isVisible(), false);
   });
 
-  await t.test('the visitor opens the widget, fills the form and writes', async () => {
+  await t.test('the visitor opens the widget and writes at once, then leaves name and phone', async () => {
     await visitor.locator(W.launcher).click();
     assert.equal(await visitor.locator(W.launcher).getAttribute('aria-expanded'), 'true');
-    await visitor.locator(W.name).waitFor({ state: 'visible' });
-    assert.equal(await visitor.evaluate(() => document.querySelector('shopchat-widget').shadowRoot.activeElement?.id), 'sc-name', 'focus moves into the form');
-    await startWidgetChat(visitor, { name: 'Olena Kovalenko', phone: '+380 67 123 45 67' });
-    await widgetSend(visitor, 'Hello! Do you ship the teal mug to Lviv?');
+    await visitor.locator(W.input).waitFor({ state: 'visible' });
+    assert.equal(await visitor.evaluate(() => document.querySelector('shopchat-widget').shadowRoot.activeElement?.tagName), 'TEXTAREA', 'focus moves into the message box');
+    assert.equal(await visitor.locator(W.ask).isVisible(), false, 'no form before the first message');
+    await startWidgetChat(visitor, { name: 'Olena Kovalenko', phone: '+380 67 123 45 67', text: 'Hello! Do you ship the teal mug to Lviv?' });
     const msgs = await widgetMessages(visitor);
     assert.deepEqual(msgs.map((m) => [m.sender, m.text, m.state]), [['user', 'Hello! Do you ship the teal mug to Lviv?', 'sent']]);
     const stored = await widgetStore(visitor, server);
@@ -107,7 +107,7 @@ test('a visitor and a manager talk from start to a new chat', async (t) => {
       ['user', 'Hello! Do you ship the teal mug to Lviv?'],
       ['manager', 'Yes, Nova Poshta delivers it in 1-2 days.'],
     ]);
-    assert.equal(await visitor.locator(W.name).isVisible(), false, 'no pre-chat form for a continued chat');
+    assert.equal(await visitor.locator(W.ask).isVisible(), false, 'no contact form again for a continued chat');
   });
 
   await t.test('a reply while the panel is closed shows an unread badge', async () => {
@@ -151,16 +151,23 @@ test('a visitor and a manager talk from start to a new chat', async (t) => {
     assert.equal(await visitor.locator(W.input).isVisible(), false, 'no send box in a closed chat');
   });
 
-  await t.test('"start a new chat" forgets the old one and a new chat begins', async () => {
+  await t.test('"start a new chat": the same visitor, a new chat, their name prefilled', async () => {
+    const before = await widgetStore(visitor, server);
     await visitor.locator(W.newChat).click();
-    await visitor.locator(W.name).waitFor({ state: 'visible' });
-    assert.deepEqual(await widgetStore(visitor, server), {}, 'stored ids are cleared');
+    await visitor.locator(W.input).waitFor({ state: 'visible' });
+    const cleared = await widgetStore(visitor, server);
+    assert.equal(cleared.sessionId, undefined, 'the old chat is forgotten');
+    assert.equal(cleared.userSessionId, before.userSessionId, 'the visitor is not');
     assert.equal((await widgetMessages(visitor)).length, 0);
-    await startWidgetChat(visitor, { name: 'Olena Kovalenko' });
     await widgetSend(visitor, 'One more question about the vase');
     const stored = await widgetStore(visitor, server);
     assert.ok(stored.sessionId && stored.sessionId !== sessionId, 'a different session');
     assert.deepEqual((await widgetMessages(visitor)).map((m) => m.text), ['One more question about the vase']);
+    await visitor.locator(W.ask).waitFor({ state: 'visible' });
+    assert.equal(await visitor.locator(W.name).inputValue(), 'Olena Kovalenko', 'a returning visitor sees their name prefilled');
+    assert.equal(await visitor.locator(W.phone).inputValue(), '+380 67 123 45 67');
+    await visitor.locator(W.later).click();
+    await visitor.locator(W.ask).waitFor({ state: 'hidden' });
 
     await manager.goto(server.url + '/chat');
     const row = manager.locator(`.row[data-id="${stored.sessionId}"]`);

@@ -163,9 +163,15 @@ export const W = {
   launcher: 'shopchat-widget .launcher',
   badge: 'shopchat-widget .badge',
   panel: 'shopchat-widget .panel',
+  sub: 'shopchat-widget .head .sub',
+  ask: 'shopchat-widget form.ask:not(.away)',
   name: 'shopchat-widget #sc-name',
   phone: 'shopchat-widget #sc-phone',
-  start: 'shopchat-widget .form button[type=submit]',
+  saveContact: 'shopchat-widget form.ask:not(.away) button[type=submit]',
+  later: 'shopchat-widget form.ask .later',
+  away: 'shopchat-widget form.ask.away',
+  email: 'shopchat-widget #sc-email',
+  saveEmail: 'shopchat-widget form.ask.away button[type=submit]',
   input: 'shopchat-widget .composer textarea',
   list: 'shopchat-widget .list',
   msg: 'shopchat-widget .list .msg',
@@ -181,12 +187,37 @@ export async function openWidget(page) {
   await page.locator(W.panel).waitFor({ state: 'visible' });
 }
 
-export async function startWidgetChat(page, { name = '', phone = '' } = {}) {
+/**
+ * Starts a chat the way a visitor does: the first message opens it (no form before it);
+ * then, if given, name and phone go into the fields the widget offers after it.
+ */
+export async function startWidgetChat(page, { name = '', phone = '', text = 'Hello!' } = {}) {
   await openWidget(page);
-  if (name) await page.locator(W.name).fill(name);
-  if (phone) await page.locator(W.phone).fill(phone);
-  await page.locator(W.start).click();
+  await widgetSend(page, text);
+  if (name || phone) {
+    await page.locator(W.ask).waitFor({ state: 'visible' });
+    await page.locator(W.name).fill(name);
+    await page.locator(W.phone).fill(phone);
+    await page.locator(W.saveContact).click();
+    await page.locator(W.ask).waitFor({ state: 'hidden' });
+  }
+}
+
+/**
+ * A page whose widget continues a chat made through the API (the tests of sending and
+ * polling start from an empty chat this way).
+ */
+export async function pageWithChat(browser, server, userName) {
+  const r = await call(server, 'POST', '/api/public/chat/sessions', { key: server.key, body: { userName } });
+  assert.equal(r.status, 201, r.text);
+  const s = r.json.session;
+  const page = await newPage(browser);
+  await page.addInitScript(([k, v]) => { if (!localStorage.getItem(k)) localStorage.setItem(k, v); },
+    ['shopchat:' + server.url, JSON.stringify({ sessionId: s.id, userSessionId: s.userSessionId, readSeq: 0, asked: true })]);
+  await page.goto(server.url + '/');
+  await openWidget(page);
   await page.locator(W.input).waitFor({ state: 'visible' });
+  return { page, sessionId: s.id, session: s };
 }
 
 /** Types a message and presses Enter; waits until the server has confirmed it. */

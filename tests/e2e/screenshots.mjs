@@ -29,8 +29,7 @@ try {
   // The visitor on the demo page.
   const visitor = await newPage(browser);
   await visitor.goto(server.url + '/');
-  await startWidgetChat(visitor, { name: 'Olena Kovalenko', phone: '+380 67 123 45 67' });
-  await widgetSend(visitor, 'Hello! Do you ship the teal mug to Lviv?');
+  await startWidgetChat(visitor, { name: 'Olena Kovalenko', phone: '+380 67 123 45 67', text: 'Hello! Do you ship the teal mug to Lviv?' });
   const sessionId = await visitor.evaluate((k) => JSON.parse(localStorage.getItem(k)).sessionId, 'shopchat:' + server.url);
   await managerSays(server, sessionId, 'Hi Olena! Yes, Nova Poshta delivers to Lviv in 1-2 days.');
   await visitor.waitForFunction(() => document.querySelector('shopchat-widget').shadowRoot.querySelectorAll('.msg.manager').length === 1);
