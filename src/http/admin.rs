@@ -2,13 +2,13 @@
 
 use serde_json::{json, Value};
 
+use super::live::{self, Park, Role};
 use super::public::PostMessage;
 use super::routes::require_manager;
 use super::{Ctx, Reply, Request};
 use crate::chat::{self, Author};
 use crate::error::{Error, Result};
 use crate::store::{managers, messages, sessions, stats, Session, SessionSummary};
-use super::live::{self, Park, Role};
 use crate::time;
 
 pub const DEFAULT_LIST_LIMIT: u32 = 50;
@@ -210,15 +210,13 @@ pub fn feed(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         return Err(Error::Internal("the waiting room is not running".into()));
     };
     let top = sessions::max_change(ctx.conn)?;
-    let since = match req.query("since").map(str::trim) {
-        None | Some("") => None,
-        Some(v) => Some(
-            v.parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| Error::bad_request("since must be a cursor (a whole number >= 0)"))?,
-        ),
-    };
+    let since =
+        match req.query("since").map(str::trim) {
+            None | Some("") => None,
+            Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                Error::bad_request("since must be a cursor (a whole number >= 0)")
+            })?),
+        };
     let wait = live::parse_wait(req.query("wait"))?;
     let state = req.query("state").map(str::to_string);
     // A cursor from another database (or the future) starts over from now.

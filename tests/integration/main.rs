@@ -16,6 +16,7 @@ mod cli_read;
 mod cli_write;
 mod concurrency;
 mod hostile;
+mod longpoll;
 mod serve_and_setup;
 mod telegram;
 mod telegram_faults;
