@@ -27,6 +27,9 @@ if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
 fi
 cargo test --quiet 2>&1 | tee -a "$LOG"
 
+step "the vendored tiny_http's own tests (vendor/tiny_http/PATCHED.md)"
+cargo test --quiet -p tiny_http 2>&1 | tee -a "$LOG"
+
 step "browser tests (headless Chromium)"
 if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then

@@ -10,6 +10,7 @@ mod demo_data;
 mod inbox;
 pub mod keys;
 pub mod managers;
+mod picker;
 mod reopen;
 mod reply;
 mod serve;
