@@ -489,7 +489,9 @@ pub fn session_header(s: &Session, count: usize, now: DateTime<Utc>) -> String {
 pub fn transcript(s: &Session, msgs: &[Message], ui: &Ui) -> String {
     let visitor = visitor_label(s);
     let who_of = |m: &Message| -> String {
-        if m.sender == store::SENDER_MANAGER {
+        if m.auto {
+            "auto-reply".into()
+        } else if m.sender == store::SENDER_MANAGER {
             m.manager_id.clone().unwrap_or_else(|| "manager".into())
         } else {
             visitor.clone()
