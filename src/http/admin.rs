@@ -88,11 +88,12 @@ fn item_json(conn: &rusqlite::Connection, mut item: SessionSummary) -> Result<Va
     Ok(v)
 }
 
-/// One chat as a listing item (the feed), if it exists.
+/// One chat as a listing item (the feed), if it exists and has a message
+/// (a chat without one is never shown to managers).
 pub fn summary_json(conn: &rusqlite::Connection, id: &str) -> Result<Option<Value>> {
     match sessions::summary(conn, id)? {
-        Some(item) => Ok(Some(item_json(conn, item)?)),
-        None => Ok(None),
+        Some(item) if item.message_count > 0 => Ok(Some(item_json(conn, item)?)),
+        _ => Ok(None),
     }
 }
 

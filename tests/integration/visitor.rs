@@ -71,9 +71,19 @@ fn the_first_message_opens_the_chat_and_nothing_exists_before_it() {
     assert_eq!(list["total"], 1);
     assert_eq!(list["sessions"][0]["awaitingReply"], true);
 
-    // An old client's empty chat exists for the visitor but is never listed.
-    s.open_chat("Nobody yet");
+    // An old client's empty chat exists for the visitor but is never listed,
+    // not in the list and not in the admin feed.
+    let (empty, _) = s.open_chat("Nobody yet");
     assert_eq!(s.admin("GET", "/api/chat/sessions", None).body["total"], 1);
+    let feed = s.admin("GET", "/api/chat/feed?since=0", None).body;
+    let ids: Vec<&str> = feed["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [sid.as_str()], "{feed}");
+    assert!(!ids.contains(&empty.as_str()));
     assert_eq!(
         s.admin("GET", "/api/chat/stats", None).body["sessions"]["total"],
         1
