@@ -16,7 +16,7 @@ if (!KEY) { console.warn('shopchat: the widget script needs data-api-key'); retu
 // (data-text-new-chat="..." for newChat). {n}, {s}, {time}, {day} are filled in.
 const TEXT = {
   en: {
-    title: 'Chat with us', sub: 'We usually reply within minutes',
+    title: 'Chat with us', sub: 'We usually reply within minutes', online: 'Online',
     greeting: 'Hi! Ask us anything about products, delivery or your order.',
     awayFrom: 'We answer from {time}', awayTomorrow: 'We answer tomorrow from {time}', awayOn: 'We answer on {day} from {time}',
     open: 'Open chat', close: 'Close chat', unread: '{n} unread',
@@ -35,7 +35,7 @@ const TEXT = {
     unavailable: 'The chat is unavailable right now. Please try again later.',
   },
   uk: {
-    title: 'Напишіть нам', sub: 'Зазвичай відповідаємо за кілька хвилин',
+    title: 'Напишіть нам', sub: 'Зазвичай відповідаємо за кілька хвилин', online: 'Онлайн',
     greeting: 'Вітаємо! Запитайте про товари, доставку чи ваше замовлення.',
     awayFrom: 'Відповімо з {time}', awayTomorrow: 'Відповімо завтра з {time}', awayOn: 'Відповімо {day} з {time}',
     open: 'Відкрити чат', close: 'Закрити чат', unread: 'Непрочитані: {n}',
@@ -54,7 +54,7 @@ const TEXT = {
     unavailable: 'Чат зараз недоступний. Спробуйте пізніше.',
   },
   ru: {
-    title: 'Напишите нам', sub: 'Обычно отвечаем за несколько минут',
+    title: 'Напишите нам', sub: 'Обычно отвечаем за несколько минут', online: 'Онлайн',
     greeting: 'Здравствуйте! Спросите о товарах, доставке или вашем заказе.',
     awayFrom: 'Ответим с {time}', awayTomorrow: 'Ответим завтра с {time}', awayOn: 'Ответим в {day} с {time}',
     open: 'Открыть чат', close: 'Закрыть чат', unread: 'Непрочитанные: {n}',
@@ -73,7 +73,7 @@ const TEXT = {
     unavailable: 'Чат сейчас недоступен. Попробуйте позже.',
   },
   pl: {
-    title: 'Napisz do nas', sub: 'Zwykle odpowiadamy w kilka minut',
+    title: 'Napisz do nas', sub: 'Zwykle odpowiadamy w kilka minut', online: 'Online',
     greeting: 'Dzień dobry! Zapytaj o produkty, dostawę lub zamówienie.',
     awayFrom: 'Odpowiemy od {time}', awayTomorrow: 'Odpowiemy jutro od {time}', awayOn: 'Odpowiemy w {day} od {time}',
     open: 'Otwórz czat', close: 'Zamknij czat', unread: 'Nieprzeczytane: {n}',
@@ -398,6 +398,7 @@ async function loadShop() {
 }
 function showSub() {
   let text = SUB;
+  if (shop && shop.open && shop.hours) text = SUB ? `${T.online} · ${SUB}` : T.online;
   if (shop && !shop.open && shop.opensAt) {
     const at = new Date(shop.opensAt);
     const o = { timeZone: shop.timezone };
@@ -415,15 +416,16 @@ const contact = () => st.contact || {};
 function showAsk() {
   const active = status === 'active';
   const first = !st.sessionId && !!(shop && shop.contactFirst);
-  askBox.hidden = !active || !(first || (st.sessionId && !st.asked));
+  // Nobody can answer now: where to answer comes first (email or phone), name and phone after.
+  const awayNow = !!st.sessionId && (away || !!(shop && !shop.open)) && !(contact().email || st.emailGiven);
+  askBox.hidden = !active || awayNow || !(first || (st.sessionId && !st.asked));
   askText.textContent = first ? T.askFirst : T.askContact;
   askRow.hidden = first; // before the first message, the details go with it
   if (!askBox.hidden && !nameIn.value && !phoneIn.value) {
     nameIn.value = contact().name || '';
     phoneIn.value = contact().phone || '';
   }
-  const closedNow = shop && !shop.open;
-  awayBox.hidden = !active || !st.sessionId || !(away || closedNow) || !!(contact().email || st.emailGiven) || !askBox.hidden;
+  awayBox.hidden = !active || !awayNow;
 }
 function remember(s) { // what the server knows of the visitor, for the next chat too
   st.contact = { name: s.userName || '', phone: s.userPhone || '', email: s.userEmail || '' };

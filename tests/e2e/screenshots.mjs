@@ -103,7 +103,6 @@ try {
   await night.goto(server.url + '/');
   await night.locator(W.launcher).click();
   await widgetSend(night, 'Hi, is the mug available in white?');
-  await night.locator(W.later).click();
   await night.locator(W.away).waitFor({ state: 'visible', timeout: 10000 });
   await night.locator(W.email).fill('maria@example.com');
   await night.mouse.move(0, 0);

@@ -26,13 +26,13 @@ test('outside the hours the widget says when the shop answers, and takes an emai
     await page.goto(server.url + '/');
     await openWidget(page);
     await page.waitForFunction(() => /We answer on \w+ from 9:00/.test(document.querySelector('shopchat-widget').shadowRoot.querySelector('.head .sub').textContent));
+    assert.equal(await page.locator(W.ask).isVisible(), false);
     await widgetSend(page, 'Is anyone there at night?');
     // The shop's auto-reply, once, and the widget asks where to answer.
     await page.locator(`${W.msg}.manager`).waitFor({ timeout: 10000 });
     const msgs = await widgetMessages(page);
     assert.equal(msgs.filter((m) => m.sender === 'manager').length, 1);
     assert.match(msgs.find((m) => m.sender === 'manager').text, /Leave your email/);
-    await page.locator(W.later).click(); // not now for name and phone: the email prompt follows
     await page.locator(W.away).waitFor({ state: 'visible' });
     assert.match(await page.locator(W.away).textContent(), /Leave your email \(or phone\) and we will reply there/);
     await page.locator(W.email).fill('not an email');
@@ -41,6 +41,8 @@ test('outside the hours the widget says when the shop answers, and takes an emai
     await page.locator(W.email).fill('olena@example.com');
     await page.locator(W.saveEmail).click();
     await page.locator(W.away).waitFor({ state: 'hidden' });
+    // Then name and phone, which wait while nobody can answer.
+    await page.locator(W.ask).waitFor({ state: 'visible' });
     const { sessionId } = await widgetStore(page, server);
     const s = (await admin(server, 'GET', `/api/chat/sessions/${sessionId}`)).json.session;
     assert.equal(s.userEmail, 'olena@example.com');
@@ -49,6 +51,19 @@ test('outside the hours the widget says when the shop answers, and takes an emai
   } finally {
     server.cli('settings', 'unset', 'hours');
     server.cli('settings', 'unset', 'timezone');
+  }
+});
+
+test('inside the hours the widget says it is online', async () => {
+  server.cli('settings', 'set', 'hours', 'daily 00:00-24:00');
+  try {
+    const page = await newPage(browser);
+    await page.goto(server.url + '/');
+    await openWidget(page);
+    await page.waitForFunction(() => document.querySelector('shopchat-widget').shadowRoot.querySelector('.head .sub').textContent === 'Online · We usually reply within minutes');
+    assertClean(page);
+  } finally {
+    server.cli('settings', 'unset', 'hours');
   }
 });
 
