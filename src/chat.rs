@@ -416,7 +416,7 @@ mod tests {
     #[test]
     fn prefixes_find_one_many_or_no_session() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::init(&dir.path().join("chat.db")).unwrap();
+        let mut conn = crate::db::init(&dir.path().join("chat.db")).unwrap();
         let at = "2026-01-01T00:00:00.000Z".to_string();
         for id in [
             "abcd0000-0000-4000-8000-000000000001",
@@ -433,7 +433,7 @@ mod tests {
                 created_at: at.clone(),
                 updated_at: at.clone(),
             };
-            sessions::insert(&conn, &s).unwrap();
+            store::write(&mut conn, |tx| sessions::insert(tx, &s)).unwrap();
         }
         let one = "ef010000-0000-4000-8000-000000000003".to_string();
         assert_eq!(

@@ -20,18 +20,18 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let tg = telegram::Config::from_env(config.public_url.clone())
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .map(Arc::new);
-    let conn = crate::db::init(&config.db)
+    let mut conn = crate::db::init(&config.db)
         .with_context(|| format!("could not open the database {}", config.db.display()))?;
 
     let mut notes = Vec::new();
     if managers::count(&conn)? == 0 {
-        let token = super::managers::create(&conn, "admin", Some("Admin"), None)?;
+        let token = crate::accounts::add_manager(&mut conn, "admin", Some("Admin"), None)?;
         notes.push(format!(
             "  manager 'admin' created; token (shown once, keep it secret): {token}"
         ));
     }
     if config.env_api_keys.is_empty() && keys::active_count(&conn)? == 0 {
-        let key = super::keys::create(&conn, "default")?;
+        let key = crate::accounts::add_key(&mut conn, "default")?;
         notes.push(format!(
             "  widget API key 'default' created (shown once): {key}"
         ));

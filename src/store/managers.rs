@@ -1,6 +1,6 @@
 //! managers: the people who answer, each with a hashed bearer token.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{Transaction, params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -35,8 +35,8 @@ fn from_row(row: &Row) -> rusqlite::Result<Manager> {
     })
 }
 
-pub fn insert(conn: &Connection, m: &Manager, token_hash: &str) -> Result<()> {
-    conn.execute(
+pub fn insert(tx: &Transaction, m: &Manager, token_hash: &str) -> Result<()> {
+    tx.execute(
         "INSERT INTO managers (id, display_name, token_hash, telegram_user_id, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
@@ -83,15 +83,15 @@ pub fn by_telegram_id(conn: &Connection, telegram_user_id: i64) -> Result<Option
     Ok(stmt.query_row([telegram_user_id], from_row).optional()?)
 }
 
-pub fn set_token_hash(conn: &Connection, id: &str, token_hash: &str) -> Result<bool> {
-    Ok(conn.execute(
+pub fn set_token_hash(tx: &Transaction, id: &str, token_hash: &str) -> Result<bool> {
+    Ok(tx.execute(
         "UPDATE managers SET token_hash = ?2 WHERE id = ?1",
         params![id, token_hash],
     )? == 1)
 }
 
-pub fn set_telegram_id(conn: &Connection, id: &str, telegram_user_id: Option<i64>) -> Result<bool> {
-    Ok(conn.execute(
+pub fn set_telegram_id(tx: &Transaction, id: &str, telegram_user_id: Option<i64>) -> Result<bool> {
+    Ok(tx.execute(
         "UPDATE managers SET telegram_user_id = ?2 WHERE id = ?1",
         params![id, telegram_user_id],
     )? == 1)
@@ -99,6 +99,6 @@ pub fn set_telegram_id(conn: &Connection, id: &str, telegram_user_id: Option<i64
 
 /// Removes a manager; their chats become unassigned, their messages keep
 /// their text (managerId becomes null).
-pub fn remove(conn: &Connection, id: &str) -> Result<bool> {
-    Ok(conn.execute("DELETE FROM managers WHERE id = ?1", [id])? == 1)
+pub fn remove(tx: &Transaction, id: &str) -> Result<bool> {
+    Ok(tx.execute("DELETE FROM managers WHERE id = ?1", [id])? == 1)
 }

@@ -1,7 +1,7 @@
 //! chat_messages: insert (keeping the session's counters), and reads by
 //! `seq`, the polling cursor.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{Transaction, params, Connection, OptionalExtension, Row};
 
 use super::Message;
 use crate::error::Result;
@@ -34,8 +34,8 @@ pub struct NewMessage<'a> {
 /// Inserts a message and bumps its session (updated_at, count, last
 /// message). Call inside a write transaction: the seq assigned here is
 /// then also commit order.
-pub fn insert(conn: &Connection, m: &NewMessage) -> Result<Message> {
-    let mut stmt = conn.prepare_cached(
+pub fn insert(tx: &Transaction, m: &NewMessage) -> Result<Message> {
+    let mut stmt = tx.prepare_cached(
         "INSERT INTO chat_messages (id, session_id, sender, message_text, manager_id,
              client_message_id, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -49,8 +49,8 @@ pub fn insert(conn: &Connection, m: &NewMessage) -> Result<Message> {
         m.client_message_id,
         m.created_at
     ])?;
-    let seq = conn.last_insert_rowid();
-    conn.prepare_cached(
+    let seq = tx.last_insert_rowid();
+    tx.prepare_cached(
         "UPDATE chat_sessions
          SET updated_at = ?2, message_count = message_count + 1, last_seq = ?3, last_sender = ?4
          WHERE id = ?1",

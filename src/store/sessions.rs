@@ -1,6 +1,6 @@
 //! chat_sessions: create, read, list, status and assignment.
 
-use rusqlite::{named_params, params, Connection, OptionalExtension, Row};
+use rusqlite::{Transaction, named_params, params, Connection, OptionalExtension, Row};
 
 use super::{Message, Session, SessionSummary};
 use crate::error::Result;
@@ -36,8 +36,8 @@ pub fn active_for_visitor(conn: &Connection, user_session_id: &str) -> Result<Op
 }
 
 /// Inserts a new active session.
-pub fn insert(conn: &Connection, s: &Session) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
+pub fn insert(tx: &Transaction, s: &Session) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
         "INSERT INTO chat_sessions (id, user_name, user_phone, name_folded, phone_digits, status,
              manager_id, user_session_id, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -59,20 +59,20 @@ pub fn insert(conn: &Connection, s: &Session) -> Result<()> {
 
 /// Fills in the visitor's name and phone where given.
 pub fn update_contact(
-    conn: &Connection,
+    tx: &Transaction,
     id: &str,
     name: Option<&str>,
     phone: Option<&str>,
     now: &str,
 ) -> Result<()> {
     if let Some(name) = name {
-        conn.execute(
+        tx.execute(
             "UPDATE chat_sessions SET user_name = ?2, name_folded = ?3, updated_at = ?4 WHERE id = ?1",
             params![id, name, fold_name(Some(name)), now],
         )?;
     }
     if let Some(phone) = phone {
-        conn.execute(
+        tx.execute(
             "UPDATE chat_sessions SET user_phone = ?2, phone_digits = ?3, updated_at = ?4 WHERE id = ?1",
             params![id, phone, digits(Some(phone)), now],
         )?;
@@ -80,16 +80,16 @@ pub fn update_contact(
     Ok(())
 }
 
-pub fn set_status(conn: &Connection, id: &str, status: &str, now: &str) -> Result<()> {
-    conn.execute(
+pub fn set_status(tx: &Transaction, id: &str, status: &str, now: &str) -> Result<()> {
+    tx.execute(
         "UPDATE chat_sessions SET status = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, status, now],
     )?;
     Ok(())
 }
 
-pub fn set_manager(conn: &Connection, id: &str, manager_id: Option<&str>, now: &str) -> Result<()> {
-    conn.execute(
+pub fn set_manager(tx: &Transaction, id: &str, manager_id: Option<&str>, now: &str) -> Result<()> {
+    tx.execute(
         "UPDATE chat_sessions SET manager_id = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, manager_id, now],
     )?;
@@ -98,8 +98,8 @@ pub fn set_manager(conn: &Connection, id: &str, manager_id: Option<&str>, now: &
 
 /// Closed sessions whose last activity is before `cutoff` become archived.
 /// Returns how many.
-pub fn archive_closed_before(conn: &Connection, cutoff: &str, now: &str) -> Result<usize> {
-    Ok(conn.execute(
+pub fn archive_closed_before(tx: &Transaction, cutoff: &str, now: &str) -> Result<usize> {
+    Ok(tx.execute(
         "UPDATE chat_sessions SET status = 'archived', updated_at = ?2
          WHERE status = 'closed' AND updated_at < ?1",
         params![cutoff, now],

@@ -40,6 +40,7 @@ export async function startShopchat({ env } = {}) {
   const procEnv = cleanEnv(env);
   const cli = (...args) => execFileSync(bin, ['--db', db, ...args], { encoding: 'utf8', env: procEnv, stdio: ['ignore', 'pipe', 'pipe'] });
 
+  cli('create-tables'); // commands never create a database; serve and create-tables do
   const tokenOut = cli('managers', 'add', 'alice');
   assert.match(tokenOut, /^\S+\n?$/, `"managers add alice" must print the token alone on one line, got ${JSON.stringify(tokenOut)}`);
   const keyOut = cli('keys', 'add', 'test');

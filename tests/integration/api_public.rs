@@ -397,8 +397,8 @@ fn keys_from_the_environment_and_revoked_keys() {
             .status,
         201
     );
-    let conn = shopchat::db::open(&s.db).unwrap();
-    shopchat::store::keys::revoke(&conn, "test", "2026-01-01T00:00:00.000Z").unwrap();
+    let mut conn = shopchat::db::open(&s.db).unwrap();
+    assert!(shopchat::accounts::revoke_key(&mut conn, "test").unwrap());
     let r = s.public("POST", "/api/public/chat/sessions", None, Some(json!({})));
     assert_eq!(r.status, 401);
 }

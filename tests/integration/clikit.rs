@@ -51,9 +51,9 @@ impl Db {
     /// The schema and managers with these ids.
     pub fn with_managers(ids: &[&str]) -> Db {
         let db = Db::empty();
-        let conn = db.conn();
+        let mut conn = db.conn();
         for id in ids {
-            shopchat::commands::managers::create(&conn, id, None, None).expect("manager");
+            shopchat::accounts::add_manager(&mut conn, id, None, None).expect("manager");
         }
         db
     }
@@ -62,8 +62,8 @@ impl Db {
     pub fn fixture() -> Db {
         let db = Db::empty();
         let mut conn = db.conn();
-        shopchat::commands::managers::create(&conn, "alice", Some("Alice"), None).unwrap();
-        shopchat::commands::managers::create(&conn, "bob", Some("Bob"), None).unwrap();
+        shopchat::accounts::add_manager(&mut conn, "alice", Some("Alice"), None).unwrap();
+        shopchat::accounts::add_manager(&mut conn, "bob", Some("Bob"), None).unwrap();
         let chats: &[FixtureChat] = &[
             (
                 OLENA,

@@ -227,6 +227,15 @@ fn bad_configuration_is_one_clear_error() {
 fn managers_and_keys_from_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
+    // Commands never create a database by accident: a mistyped --db is an error.
+    for args in [["managers", "add", "alice"], ["keys", "add", "shop.example"]] {
+        let out = shopchat(&db).args(args).output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no database at"), "{err}");
+        assert!(!db.exists(), "{args:?} created the database");
+    }
+    shopchat(&db).arg("create-tables").assert().success();
     let out = shopchat(&db)
         .args(["managers", "add", "alice", "--name", "Alice K."])
         .output()

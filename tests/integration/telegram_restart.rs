@@ -70,6 +70,7 @@ fn a_killed_serve_delivers_its_outbox_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
     let log = dir.path().join("serve.log");
+    shopchat(&db).arg("create-tables").output().unwrap();
     let mut c = shopchat(&db);
     c.args(["managers", "add", "alice"]);
     output_line(c);

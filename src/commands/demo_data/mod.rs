@@ -44,7 +44,7 @@ pub fn run(cli: &Cli, args: &DemoDataArgs) -> anyhow::Result<()> {
     let mut team: Vec<String> = managers::list(&conn)?.into_iter().map(|m| m.id).collect();
     if team.is_empty() {
         // The token is not shown: `managers token demo` makes one when needed.
-        super::managers::create(&conn, "demo", Some("Demo Manager"), None)?;
+        crate::accounts::add_manager(&mut conn, "demo", Some("Demo Manager"), None)?;
         eprintln!("Made manager 'demo' for the demo replies (token not shown; `shopchat managers token demo` makes one).");
         team.push("demo".into());
     }
