@@ -1,4 +1,4 @@
-//! `shopchat serve`: checks the configuration, prepares the database, makes
+//! `shopchat serve`: checks every setting, prepares the database, makes
 //! the first manager and key when there are none, and runs the server until
 //! SIGINT or SIGTERM.
 
@@ -17,9 +17,7 @@ use crate::telegram;
 
 pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::from_args(cli.db.clone(), args)?;
-    let tg = telegram::Config::from_env(config.public_url.clone())
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .map(Arc::new);
+    let tg = config.telegram.clone().map(Arc::new);
     let mut conn = crate::db::init(&config.db)
         .with_context(|| format!("could not open the database {}", config.db.display()))?;
 
@@ -48,11 +46,11 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         shared.notify = Arc::new(telegram::OutboxNotify::new(tg));
         shared.telegram = Some(tg.clone());
     }
-    let server = Server::start(shared).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let server = Server::start(shared)?;
     let tg_service = match &tg {
         Some(tg) => Some(
             telegram::Service::start(tg.clone(), config.db.clone())
-                .map_err(|e| anyhow::anyhow!("{e}"))?,
+                .context("could not start Telegram")?,
         ),
         None => None,
     };
@@ -67,6 +65,12 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     )?;
     for n in &notes {
         writeln!(out, "{n}")?;
+    }
+    if config.trust_proxy {
+        writeln!(
+            out,
+            "  behind a proxy: client addresses come from X-Forwarded-For"
+        )?;
     }
     match &tg {
         Some(tg) => writeln!(
@@ -90,7 +94,9 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
             "  tokens and keys were shown when made; `shopchat managers token admin` or `shopchat keys add NAME` make new ones"
         )?;
     }
-    writeln!(out, "  demo shop with the widget: {url}/")?;
+    if config.demo {
+        writeln!(out, "  demo shop with the widget: {url}/")?;
+    }
     writeln!(out, "  admin panel:               {url}/chat")?;
     out.flush()?;
     drop(out);

@@ -1,6 +1,6 @@
 //! api_keys: widget API keys made with `shopchat keys add`, stored hashed.
 
-use rusqlite::{Transaction, params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
 use crate::error::Result;

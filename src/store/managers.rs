@@ -1,6 +1,6 @@
 //! managers: the people who answer, each with a hashed bearer token.
 
-use rusqlite::{Transaction, params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
 use crate::error::Result;

@@ -1,7 +1,7 @@
 //! chat_messages: insert (keeping the session's counters), and reads by
 //! `seq`, the polling cursor.
 
-use rusqlite::{Transaction, params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::Message;
 use crate::error::Result;

@@ -1,6 +1,6 @@
 //! chat_sessions: create, read, list, status and assignment.
 
-use rusqlite::{Transaction, named_params, params, Connection, OptionalExtension, Row};
+use rusqlite::{named_params, params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{Message, Session, SessionSummary};
 use crate::error::Result;

@@ -1,7 +1,7 @@
 //! Telegram tables: the notification outbox, the message_id -> session map,
 //! forum topics, and the getUpdates offset.
 
-use rusqlite::{Transaction, params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use crate::error::Result;
 
@@ -130,12 +130,7 @@ pub fn mark_sent(tx: &Transaction, ids: &[i64], message_id: i64, now: &str) -> R
 }
 
 /// Records a failed attempt and when to try again.
-pub fn mark_retry(
-    tx: &Transaction,
-    ids: &[i64],
-    error: &str,
-    next_attempt_at: &str,
-) -> Result<()> {
+pub fn mark_retry(tx: &Transaction, ids: &[i64], error: &str, next_attempt_at: &str) -> Result<()> {
     let mut stmt = tx.prepare_cached(
         "UPDATE telegram_outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
          WHERE id = ?1",

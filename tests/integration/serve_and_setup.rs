@@ -197,6 +197,26 @@ fn bad_configuration_is_one_clear_error() {
             Some(("CHAT_PUBLIC_URL", "chat.example")),
             "CHAT_PUBLIC_URL",
         ),
+        (
+            vec!["serve"],
+            Some(("CHAT_TRUST_PROXY", "lots")),
+            "CHAT_TRUST_PROXY",
+        ),
+        (
+            vec!["serve"],
+            Some(("CHAT_REQUEST_TIMEOUT", "0")),
+            "CHAT_REQUEST_TIMEOUT",
+        ),
+        (
+            vec!["serve"],
+            Some(("TELEGRAM_BOT_TOKEN", "123:abc")),
+            "TELEGRAM_CHAT_ID is not",
+        ),
+        (
+            vec!["serve", "--telegram-topics=maybe"],
+            None,
+            "TELEGRAM_TOPICS",
+        ),
     ] {
         let mut cmd = shopchat(&db);
         cmd.args(&args);
@@ -210,7 +230,9 @@ fn bad_configuration_is_one_clear_error() {
             err.starts_with("error: ") && err.contains(want),
             "{args:?}: {err}"
         );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(!err.contains("panicked"), "{err}");
+        assert!(!db.exists(), "{args:?}: checked before any work");
     }
     // A port in use is a clear error too.
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -228,7 +250,10 @@ fn managers_and_keys_from_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
     // Commands never create a database by accident: a mistyped --db is an error.
-    for args in [["managers", "add", "alice"], ["keys", "add", "shop.example"]] {
+    for args in [
+        ["managers", "add", "alice"],
+        ["keys", "add", "shop.example"],
+    ] {
         let out = shopchat(&db).args(args).output().unwrap();
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);

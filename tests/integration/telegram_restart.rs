@@ -238,7 +238,9 @@ fn serve_refuses_half_a_telegram_configuration() {
 #[test]
 fn telegram_chats_lists_chat_and_user_ids_without_acknowledging() {
     let fake = FakeTelegram::start(&["-1001"]);
-    fake.push_update(crate::telegram_fake::message(-100777, 4242, 1, "/start", None));
+    fake.push_update(crate::telegram_fake::message(
+        -100777, 4242, 1, "/start", None,
+    ));
     let dir = tempfile::tempdir().unwrap();
     let mut c = shopchat(&dir.path().join("chat.db"));
     c.args(["telegram", "chats"])
