@@ -77,7 +77,7 @@ pub fn exit_on_ctrl_c() {
 pub fn open(cli: &Cli) -> anyhow::Result<Connection> {
     match crate::db::open_existing(&cli.db) {
         Ok(c) => Ok(c),
-        Err(e @ Error::NotFound(_)) => Err(e.into()),
+        Err(e @ Error::NoDatabase(_)) => Err(e.into()),
         Err(Error::Busy) => bail!(
             "the database {} is busy (locked by another program); try again",
             cli.db.display()
