@@ -6,7 +6,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{Error, Result};
 use crate::store::messages::{NewMessage, Since};
-use crate::store::{self, managers, messages, sessions, Message, Session};
+use crate::store::{self, managers, messages, sessions, Message, Sender, Session, Status};
 use crate::time;
 
 pub const MAX_TEXT_CHARS: usize = 4000;
@@ -219,7 +219,7 @@ pub fn open_session(
             id: uuid::Uuid::new_v4().to_string(),
             user_name: contact.name.clone(),
             user_phone: contact.phone.clone(),
-            status: store::STATUS_ACTIVE.into(),
+            status: Status::Active,
             manager_id: None,
             user_session_id: Some(
                 user_session_id
@@ -278,8 +278,8 @@ pub fn post_message(
             return Err(Error::SessionClosed);
         }
         let (sender, manager_id) = match author {
-            Author::Visitor => (store::SENDER_USER, None),
-            Author::Manager(id) => (store::SENDER_MANAGER, Some(id)),
+            Author::Visitor => (Sender::User, None),
+            Author::Manager(id) => (Sender::Manager, Some(id)),
         };
         let id = uuid::Uuid::new_v4().to_string();
         let now = time::now();
@@ -315,7 +315,7 @@ pub fn close(conn: &mut Connection, session_id: &str) -> Result<Session> {
         if !s.is_active() {
             return Ok(s);
         }
-        sessions::set_status(tx, session_id, store::STATUS_CLOSED, &time::now())?;
+        sessions::set_status(tx, session_id, Status::Closed, &time::now())?;
         sessions::get(tx, session_id)?.ok_or_else(Error::session_not_found)
     })
 }
@@ -389,7 +389,7 @@ pub struct Poll {
     /// The seq of the last message returned, or `since` unchanged.
     pub cursor: serde_json::Value,
     pub has_more: bool,
-    pub session_status: String,
+    pub session_status: Status,
 }
 
 /// Messages of `session` after `since`.
@@ -405,7 +405,7 @@ pub fn poll(conn: &Connection, session: &Session, since: &Since, limit: u32) -> 
         messages: msgs,
         cursor,
         has_more,
-        session_status: session.status.clone(),
+        session_status: session.status,
     })
 }
 
@@ -427,7 +427,7 @@ mod tests {
                 id: id.into(),
                 user_name: None,
                 user_phone: None,
-                status: store::STATUS_ACTIVE.into(),
+                status: Status::Active,
                 manager_id: None,
                 user_session_id: None,
                 created_at: at.clone(),

@@ -5,6 +5,7 @@ use std::io::Write;
 use serde_json::json;
 
 use super::term::{self, Ui};
+use crate::chat;
 use crate::cli::{Cli, ShowArgs};
 use crate::store::messages;
 
@@ -31,7 +32,7 @@ pub fn run(cli: &Cli, args: &ShowArgs) -> anyhow::Result<()> {
         writeln!(
             out,
             "\nReply: shopchat reply {} \"...\"",
-            term::short(&session.id)
+            chat::short_id(&session.id)
         )?;
     }
     Ok(())

@@ -11,8 +11,9 @@ use anyhow::Context;
 use chrono::Local;
 
 use super::term::{self, Ui};
+use crate::chat;
 use crate::cli::{Cli, WatchArgs};
-use crate::store::{messages, sessions, Message};
+use crate::store::{messages, sessions, Message, Sender};
 
 /// How often the database is asked for new messages.
 const POLL: Duration = Duration::from_millis(500);
@@ -83,7 +84,7 @@ fn line(m: &Message, name: &str) -> String {
         .map(|t| t.with_timezone(&Local).format("%H:%M:%S").to_string())
         .unwrap_or_default();
     let name = term::cut(name, 24);
-    let who = if m.sender == crate::store::SENDER_MANAGER {
+    let who = if m.sender == Sender::Manager {
         format!(
             "{} → {name}",
             console::style(m.manager_id.as_deref().unwrap_or("manager")).green()
@@ -94,7 +95,7 @@ fn line(m: &Message, name: &str) -> String {
     let mut out = format!(
         "{}  {}  {who}:",
         console::style(time).dim(),
-        console::style(term::short(&m.session_id)).cyan()
+        console::style(chat::short_id(&m.session_id)).cyan()
     );
     let mut first = true;
     for l in m

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-use super::Message;
+use super::{Message, Sender};
 use crate::error::Result;
 
 const COLS: &str = "id, seq, session_id, sender, message_text, manager_id, created_at";
@@ -24,7 +24,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Message> {
 pub struct NewMessage<'a> {
     pub id: &'a str,
     pub session_id: &'a str,
-    pub sender: &'a str,
+    pub sender: Sender,
     pub text: &'a str,
     pub manager_id: Option<&'a str>,
     pub client_message_id: Option<&'a str>,
@@ -60,7 +60,7 @@ pub fn insert(tx: &Transaction, m: &NewMessage) -> Result<Message> {
         id: m.id.to_string(),
         seq,
         session_id: m.session_id.to_string(),
-        sender: m.sender.to_string(),
+        sender: m.sender,
         message_text: m.text.to_string(),
         manager_id: m.manager_id.map(str::to_string),
         created_at: m.created_at.to_string(),

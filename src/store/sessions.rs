@@ -2,7 +2,7 @@
 
 use rusqlite::{named_params, params, Connection, OptionalExtension, Row, Transaction};
 
-use super::{Message, Session, SessionSummary};
+use super::{Message, Sender, Session, SessionSummary, Status};
 use crate::error::Result;
 
 const COLS: &str =
@@ -80,7 +80,7 @@ pub fn update_contact(
     Ok(())
 }
 
-pub fn set_status(tx: &Transaction, id: &str, status: &str, now: &str) -> Result<()> {
+pub fn set_status(tx: &Transaction, id: &str, status: Status, now: &str) -> Result<()> {
     tx.execute(
         "UPDATE chat_sessions SET status = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, status, now],
@@ -121,7 +121,7 @@ pub fn ids_with_prefix(conn: &Connection, prefix: &str, limit: usize) -> Result<
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     /// None means every status.
-    pub status: Option<String>,
+    pub status: Option<Status>,
     /// Matched against the name (case-insensitive) and the phone's digits.
     pub search: Option<String>,
     /// `Some(None)`: unassigned only; `Some(Some(id))`: that manager's.
@@ -189,7 +189,7 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<(Vec<SessionSummary>, i64)>
             };
             let awaiting_reply = last_message
                 .as_ref()
-                .is_some_and(|m| m.sender == super::SENDER_USER);
+                .is_some_and(|m| m.sender == Sender::User);
             Ok(SessionSummary {
                 session,
                 last_message,
@@ -215,7 +215,7 @@ pub fn summary(conn: &Connection, id: &str) -> Result<Option<SessionSummary>> {
     };
     let awaiting_reply = last_message
         .as_ref()
-        .is_some_and(|m| m.sender == super::SENDER_USER);
+        .is_some_and(|m| m.sender == Sender::User);
     Ok(Some(SessionSummary {
         session,
         last_message,

@@ -5,16 +5,24 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use crate::error::Result;
 
-pub const KIND_NEW_SESSION: &str = "new_session";
-pub const KIND_MESSAGE: &str = "message";
-pub const KIND_BOT: &str = "bot";
+text_enum! {
+    /// What an outbox row announces.
+    pub enum Kind {
+        /// A visitor opened a chat.
+        NewSession = "new_session",
+        /// A visitor's message.
+        Message = "message",
+        /// The bot's own answer to a manager (ready HTML).
+        Bot = "bot",
+    }
+}
 
 /// One outbox row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxRow {
     pub id: i64,
     pub chat_id: String,
-    pub kind: String,
+    pub kind: Kind,
     pub session_id: Option<String>,
     pub message_seq: Option<i64>,
     pub text: String,
@@ -54,10 +62,10 @@ fn from_row(r: &Row) -> rusqlite::Result<OutboxRow> {
 }
 
 /// A row to enqueue.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewRow<'a> {
     pub chat_id: &'a str,
-    pub kind: &'a str,
+    pub kind: Kind,
     pub session_id: Option<&'a str>,
     pub message_seq: Option<i64>,
     pub text: &'a str,

@@ -19,7 +19,7 @@ use crate::chat::{Event, Notify};
 use crate::cli::TelegramArgs;
 use crate::config::{boolean, given, ConfigError};
 use crate::error::{Error, Result};
-use crate::store::telegram::{self as tg_store, NewRow, KIND_MESSAGE, KIND_NEW_SESSION};
+use crate::store::telegram::{self as tg_store, Kind, NewRow};
 
 /// The default Bot API address.
 pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
@@ -273,18 +273,21 @@ impl Notify for OutboxNotify {
             let row = match event {
                 Event::NewSession(s) => NewRow {
                     chat_id,
-                    kind: KIND_NEW_SESSION,
+                    kind: Kind::NewSession,
                     session_id: Some(&s.id),
+                    message_seq: None,
                     text: "",
-                    ..NewRow::default()
+                    reply_to_message_id: None,
+                    message_thread_id: None,
                 },
                 Event::VisitorMessage(s, m) => NewRow {
                     chat_id,
-                    kind: KIND_MESSAGE,
+                    kind: Kind::Message,
                     session_id: Some(&s.id),
                     message_seq: Some(m.seq),
                     text: &m.message_text,
-                    ..NewRow::default()
+                    reply_to_message_id: None,
+                    message_thread_id: None,
                 },
             };
             tg_store::enqueue(tx, &row, &now)?;

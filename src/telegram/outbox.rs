@@ -14,8 +14,9 @@ use rusqlite::Connection;
 use super::client::{ApiError, Client, Outgoing};
 use super::text::{self, Notice};
 use super::{sleep_unless_stopped, Config};
+use crate::chat::short_id;
 use crate::error::Result;
-use crate::store::telegram::{self as tg_store, OutboxRow, KIND_BOT, KIND_NEW_SESSION};
+use crate::store::telegram::{self as tg_store, Kind, OutboxRow};
 use crate::store::{self, sessions};
 use crate::time;
 
@@ -197,7 +198,7 @@ impl Worker {
     /// The rows to send with `head` and their text. `None` when there is
     /// nothing left to send (the session is gone).
     fn batch(&mut self, head: &OutboxRow) -> Result<Option<Batch>> {
-        if head.kind == KIND_BOT {
+        if head.kind == Kind::Bot {
             return Ok(Some(Batch {
                 ids: vec![head.id],
                 html: head.text.clone(),
@@ -224,10 +225,10 @@ impl Worker {
             head.id,
             50,
         )?);
-        let new_chat = rows.iter().any(|r| r.kind == KIND_NEW_SESSION);
+        let new_chat = rows.iter().any(|r| r.kind == Kind::NewSession);
         let texts: Vec<&str> = rows
             .iter()
-            .filter(|r| r.kind != KIND_NEW_SESSION)
+            .filter(|r| r.kind != Kind::NewSession)
             .map(|r| r.text.as_str())
             .collect();
         let (html, used) = text::notification(&Notice {
@@ -241,7 +242,7 @@ impl Worker {
         let mut ids = Vec::new();
         let mut messages = 0;
         for r in &rows {
-            if r.kind != KIND_NEW_SESSION {
+            if r.kind != Kind::NewSession {
                 if messages == used {
                     break;
                 }
@@ -259,7 +260,7 @@ impl Worker {
 
     /// In forum-topic mode, the topic of the head's session (made on first use).
     fn topic(&mut self, head: &OutboxRow) -> std::result::Result<Option<i64>, SendError> {
-        if !self.config.topics || head.kind == KIND_BOT {
+        if !self.config.topics || head.kind == Kind::Bot {
             return Ok(None);
         }
         let Some(sid) = &head.session_id else {
@@ -270,12 +271,8 @@ impl Worker {
         }
         let session = sessions::get(&self.conn, sid)?;
         let name = match &session {
-            Some(s) => format!(
-                "{} · {}",
-                text::cut(&text::who(s), 100),
-                text::short_id(&s.id)
-            ),
-            None => text::short_id(sid).to_string(),
+            Some(s) => format!("{} · {}", text::cut(&text::who(s), 100), short_id(&s.id)),
+            None => short_id(sid).to_string(),
         };
         let thread = self.client.create_forum_topic(&head.chat_id, &name)?;
         let chat = head.chat_id.clone();

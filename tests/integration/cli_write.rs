@@ -169,7 +169,7 @@ fn close_is_idempotent_and_the_visitor_sees_it() {
         .unwrap();
     let poll =
         shopchat::chat::poll(&conn, &s, &shopchat::store::messages::Since::Start, 10).unwrap();
-    assert_eq!(poll.session_status, "closed");
+    assert_eq!(poll.session_status, shopchat::store::Status::Closed);
 }
 
 #[test]
@@ -322,9 +322,9 @@ fn demo_data_is_realistic_deterministic_and_makes_a_manager() {
                 (
                     s.session.id,
                     s.session.user_name,
-                    s.session.status,
+                    s.session.status.to_string(),
                     msgs.into_iter()
-                        .map(|m| (m.sender, m.message_text))
+                        .map(|m| (m.sender.to_string(), m.message_text))
                         .collect(),
                 )
             })

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use shopchat::store::messages::NewMessage;
-use shopchat::store::{self, messages, sessions, Session};
+use shopchat::store::{self, messages, sessions, Sender, Session, Status};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_shopchat");
 
@@ -176,7 +176,7 @@ impl Db {
                         id: id.to_string(),
                         user_name: name.map(str::to_string),
                         user_phone: phone.map(str::to_string),
-                        status: "active".into(),
+                        status: Status::Active,
                         manager_id: manager.map(str::to_string),
                         user_session_id: Some(format!("visitor-secret-number-{i:04}")),
                         created_at: created.to_string(),
@@ -186,9 +186,9 @@ impl Db {
                 for (j, (who, text, at)) in msgs.iter().enumerate() {
                     let mid = format!("00000000-0000-4000-8000-{i:06}{j:06}");
                     let (sender, manager_id) = if *who == "user" {
-                        ("user", None)
+                        (Sender::User, None)
                     } else {
-                        ("manager", Some(*who))
+                        (Sender::Manager, Some(*who))
                     };
                     messages::insert(
                         tx,
@@ -204,8 +204,8 @@ impl Db {
                     )?;
                 }
             }
-            sessions::set_status(tx, ANNA, "closed", "2025-03-10T12:00:00.000Z")?;
-            sessions::set_status(tx, LUKAS, "archived", "2025-02-20T12:00:00.000Z")?;
+            sessions::set_status(tx, ANNA, Status::Closed, "2025-03-10T12:00:00.000Z")?;
+            sessions::set_status(tx, LUKAS, Status::Archived, "2025-02-20T12:00:00.000Z")?;
             Ok(())
         })
         .expect("fixture");
