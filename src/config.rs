@@ -362,14 +362,26 @@ mod tests {
         assert_eq!(c.shutdown_grace, Duration::ZERO);
         assert_eq!(c.watchdog, None, "0 turns the watchdog off");
         for (args, setting) in [
-            (["--max-connections=0"], "CHAT_MAX_CONNECTIONS"),
-            (["--request-timeout=0"], "CHAT_REQUEST_TIMEOUT"),
-            (["--idle-timeout=1.5"], "CHAT_IDLE_TIMEOUT"),
-            (["--shutdown-grace=-1"], "CHAT_SHUTDOWN_GRACE"),
-            (["--watchdog=3601"], "CHAT_WATCHDOG"),
-            (["--threads=0"], "CHAT_THREADS"),
-            (["--allowed-origins=shop.example"], "CHAT_ALLOWED_ORIGINS"),
-            (["--public-url=https://"], "CHAT_PUBLIC_URL"),
+            (
+                ["--max-connections=0"],
+                "--max-connections / CHAT_MAX_CONNECTIONS",
+            ),
+            (
+                ["--request-timeout=0"],
+                "--request-timeout / CHAT_REQUEST_TIMEOUT",
+            ),
+            (["--idle-timeout=1.5"], "--idle-timeout / CHAT_IDLE_TIMEOUT"),
+            (
+                ["--shutdown-grace=-1"],
+                "--shutdown-grace / CHAT_SHUTDOWN_GRACE",
+            ),
+            (["--watchdog=3601"], "--watchdog / CHAT_WATCHDOG"),
+            (["--threads=0"], "--threads / CHAT_THREADS"),
+            (
+                ["--allowed-origins=shop.example"],
+                "--allowed-origins / CHAT_ALLOWED_ORIGINS",
+            ),
+            (["--public-url=https://"], "--public-url / CHAT_PUBLIC_URL"),
         ] {
             let e = parse(&args).unwrap_err().to_string();
             assert!(e.contains(setting), "{args:?}: {e}");

@@ -403,7 +403,10 @@ mod tests {
         assert!(cfg("123:AAb", "my chat").is_err());
         let e = cfg("secret-token-value", "1").unwrap_err().to_string();
         assert!(!e.contains("secret-token-value"), "{e}");
-        assert!(e.contains("TELEGRAM_BOT_TOKEN"), "{e}");
+        assert!(
+            e.contains("--telegram-bot-token / TELEGRAM_BOT_TOKEN"),
+            "{e}"
+        );
         assert!(!format!("{c:?}").contains("AA-b_c"));
     }
 
@@ -414,7 +417,7 @@ mod tests {
         assert!(Config::from_args(&a, None).unwrap().unwrap().topics);
         a.topics = "maybe".into();
         let e = Config::from_args(&a, None).unwrap_err().to_string();
-        assert!(e.contains("TELEGRAM_TOPICS"), "{e}");
+        assert!(e.contains("--telegram-topics / TELEGRAM_TOPICS"), "{e}");
         let mut off = args(None, None);
         off.topics = "maybe".into();
         assert!(

@@ -3,7 +3,8 @@
 //! open chats, spread over weeks). The same seed gives the same chats, ids
 //! and texts; times are laid out backwards from now so the data looks
 //! fresh. Rows go in through `store`, many per transaction, so 10,000
-//! chats take seconds.
+//! chats take seconds: not through `chat.rs`, whose rules are for live
+//! chats (now, fresh ids, notifications); ARCHITECTURE.md says why.
 
 mod texts;
 
