@@ -7,6 +7,33 @@ use crate::secret;
 use crate::store::keys;
 use crate::store::managers::{self, Manager};
 
+/// Every route: method and path pattern (`:id`, `:name`: one path segment).
+/// Pages (the last five) answer HEAD as well as GET. Keep it in step with
+/// [`route`]: tests check that each entry is served and documented in
+/// docs/API.md, and the 405 answers come from the API routes here.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("POST", "/api/public/chat/sessions"),
+    ("POST", "/api/public/chat/sessions/:id/messages"),
+    ("GET", "/api/public/chat/sessions/:id/messages"),
+    ("POST", "/api/public/chat/notify"),
+    ("GET", "/api/chat/sessions"),
+    ("GET", "/api/chat/sessions/:id"),
+    ("GET", "/api/chat/sessions/:id/messages"),
+    ("POST", "/api/chat/sessions/:id/messages"),
+    ("POST", "/api/chat/sessions/:id/close"),
+    ("POST", "/api/chat/sessions/:id/assign"),
+    ("GET", "/api/chat/managers"),
+    ("GET", "/api/chat/me"),
+    ("GET", "/api/chat/stats"),
+    ("POST", "/api/telegram/webhook"),
+    ("GET", "/"),
+    ("GET", "/widget.js"),
+    ("GET", "/chat"),
+    ("GET", "/chat/:id"),
+    ("GET", "/assets/:name"),
+];
+
 /// Public API paths get CORS headers; admin ones never do.
 pub fn is_public(path: &str) -> bool {
     path.starts_with("/api/public/")
@@ -58,26 +85,20 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     }
 }
 
-/// Whether some method serves this path (for 405 rather than 404).
+/// Whether some method serves this API path (for 405 rather than 404;
+/// pages answer 404 to other methods).
 fn known_path(segs: &[&str]) -> bool {
-    matches!(
-        segs,
-        ["healthz"]
-            | ["api", "public", "chat", "sessions"]
-            | ["api", "public", "chat", "sessions", _, "messages"]
-            | ["api", "public", "chat", "notify"]
-            | ["api", "chat", "sessions"]
-            | ["api", "chat", "sessions", _]
-            | [
-                "api",
-                "chat",
-                "sessions",
-                _,
-                "messages" | "close" | "assign"
-            ]
-            | ["api", "chat", "managers" | "me" | "stats"]
-            | ["api", "telegram", "webhook"]
-    )
+    ROUTES
+        .iter()
+        .filter(|(_, p)| *p == "/healthz" || p.starts_with("/api/"))
+        .any(|(_, p)| {
+            let pattern: Vec<&str> = p.trim_start_matches('/').split('/').collect();
+            pattern.len() == segs.len()
+                && pattern
+                    .iter()
+                    .zip(segs)
+                    .all(|(p, s)| p.starts_with(':') || p == s)
+        })
 }
 
 /// Checks `X-API-Key` against CHAT_API_KEYS, the demo key and stored keys.

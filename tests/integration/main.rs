@@ -14,6 +14,7 @@ mod cli_live;
 mod cli_read;
 mod cli_write;
 mod concurrency;
+mod docs;
 mod invariants;
 mod outbox_errors;
 mod serve_and_setup;
