@@ -32,12 +32,12 @@ pub fn run(cli: &Cli, args: &WatchArgs) -> anyhow::Result<()> {
         (false, None) => messages::max_seq(&conn)?,
     };
     Ui::detect();
-    if !args.json {
-        eprintln!(
-            "Watching {} for new messages after #{cursor} (Ctrl-C stops).",
-            cli.db.display()
-        );
-    }
+    // On stderr, with --json too: it tells a person or a script that the
+    // starting point is fixed and every later message will be printed.
+    eprintln!(
+        "Watching {} for new messages after #{cursor} (Ctrl-C stops).",
+        cli.db.display()
+    );
     let mut names: HashMap<String, String> = HashMap::new();
     while !stop.load(Ordering::SeqCst) {
         let batch = messages::after(&conn, cursor, BATCH)?;

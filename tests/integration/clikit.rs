@@ -1,6 +1,7 @@
-//! Test support for the terminal commands: a database with fixed chats
-//! (fixed ids and times, so tables render the same on every run) and a
-//! builder that runs the real `shopchat` binary against it.
+//! Test support for the terminal commands: the one way tests run the real
+//! `shopchat` binary ([`shopchat`], a clean environment), a database with
+//! fixed chats (fixed ids and times, so tables render the same on every
+//! run), and a builder that runs the binary against it.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -223,17 +224,50 @@ impl Db {
     }
 }
 
-/// `shopchat --db PATH` with the test environment.
+/// Variables cleared for every run of the binary: shopchat's settings
+/// (and any a later feature reads), and what changes how a terminal
+/// program looks. A test sets what it means to test.
+const CLEARED_PREFIXES: &[&str] = &["CHAT_", "TELEGRAM_", "SMTP_", "SHOPCHAT_"];
+const CLEARED: &[&str] = &[
+    "NO_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "COLUMNS",
+    "LINES",
+    "TERM",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "RUST_LOG",
+];
+
+/// The one way tests run the binary: `shopchat` with none of the
+/// developer's or the CI machine's settings, in UTC. Everything that runs
+/// the binary starts here.
+pub fn shopchat() -> std::process::Command {
+    let mut c = std::process::Command::new(BIN);
+    for (name, _) in std::env::vars_os() {
+        let clear = name.to_str().is_some_and(|n| {
+            CLEARED_PREFIXES.iter().any(|p| n.starts_with(p)) || CLEARED.contains(&n)
+        });
+        if clear {
+            c.env_remove(name);
+        }
+    }
+    c.env("TZ", "UTC");
+    c
+}
+
+/// `shopchat --db PATH` with a clean environment and a fixed, colourless,
+/// 100-column terminal; killed after two minutes.
 pub fn cmd_for(db: &Path) -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::new(BIN);
-    c.arg("--db")
+    let mut std = shopchat();
+    std.arg("--db")
         .arg(db)
         .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .env("TZ", "UTC")
-        .env_remove("CHAT_MANAGER")
-        .env_remove("CHAT_DB")
-        .timeout(std::time::Duration::from_secs(120));
+        .env("COLUMNS", "100");
+    let mut c = assert_cmd::Command::from_std(std);
+    c.timeout(std::time::Duration::from_secs(120));
     c
 }
 

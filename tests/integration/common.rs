@@ -210,3 +210,17 @@ pub fn call(url: &str, method: &str, headers: &[(&str, &str)], body: Option<&str
         headers,
     }
 }
+
+/// Waits for an event rather than for the clock: checks `done` every 20 ms
+/// and fails the test, naming `what`, if it still does not hold after
+/// `timeout`.
+pub fn wait_until(what: &str, timeout: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

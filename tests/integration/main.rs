@@ -17,6 +17,7 @@ mod concurrency;
 mod docs;
 mod invariants;
 mod outbox_errors;
+mod schema;
 mod serve_and_setup;
 mod telegram;
 mod telegram_faults;
