@@ -345,6 +345,20 @@ pub fn assign(
     })
 }
 
+/// Records that one side has seen a chat up to `seq`; never moves
+/// backwards. Returns whether it moved.
+pub fn mark_seen(
+    conn: &mut Connection,
+    session_id: &str,
+    side: sessions::Side,
+    seq: i64,
+) -> Result<bool> {
+    if seq < 0 {
+        return Err(Error::bad_request("seq must be a whole number >= 0"));
+    }
+    store::write(conn, |tx| sessions::mark_seen(tx, session_id, side, seq))
+}
+
 /// Parses a poll's `since`: a seq, an RFC 3339 timestamp, or absent.
 pub fn parse_since(since: Option<&str>) -> Result<Since> {
     match since.map(str::trim) {

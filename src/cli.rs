@@ -166,8 +166,8 @@ pub struct ServeArgs {
         value_name = "SECONDS"
     )]
     pub shutdown_grace: String,
-    /// Exit non-zero when the server has not answered itself for this many seconds, so a
-    /// supervisor restarts it; 0 turns the watchdog off.
+    /// Exit with status 70 when the server has not answered itself for this many seconds, so
+    /// a supervisor restarts it; 0 turns the watchdog off.
     #[arg(
         long,
         env = "CHAT_WATCHDOG",
@@ -227,6 +227,10 @@ pub struct TelegramArgs {
           num_args = 0..=1, require_equals = true, default_missing_value = "true",
           value_name = "BOOL")]
     pub topics: String,
+    /// The CA certificates to check the Bot API's HTTPS with, a PEM file, as OpenSSL reads
+    /// SSL_CERT_FILE [default: none, the system's store].
+    #[arg(long = "telegram-ca-file", env = "SSL_CERT_FILE", value_name = "PEM")]
+    pub ca_file: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -34,6 +34,14 @@ pub enum ConfigError {
     /// Settings that only work together.
     #[error("{0}")]
     Mismatch(String),
+    /// A setting, or the machine, that does not give what is needed; the
+    /// cause says why in words.
+    #[error("{what}")]
+    Unusable {
+        what: &'static str,
+        #[source]
+        cause: crate::Error,
+    },
 }
 
 impl ConfigError {
@@ -95,11 +103,6 @@ pub struct ServeConfig {
     pub demo: bool,
     /// Telegram, when its token and chats are set.
     pub telegram: Option<crate::telegram::Config>,
-    /// How long the vendored tiny_http lets a connection stall mid-request
-    /// or mid-answer. Transitional: `request_timeout` and `idle_timeout`
-    /// replace it when `http/` applies them; until then it equals
-    /// `request_timeout`.
-    pub io_timeout: Duration,
 }
 
 /// The longest timeout any setting takes, in seconds (an hour).
@@ -185,12 +188,12 @@ impl ServeConfig {
             )?,
             watchdog: (!watchdog.is_zero()).then_some(watchdog),
             demo: !boolean("--no-demo / CHAT_NO_DEMO", &args.no_demo)?,
-            io_timeout: request_timeout,
         })
     }
 
     /// A configuration for tests and embedding: loopback, port 0, the
-    /// default limits, short timeouts, no watchdog, no Telegram.
+    /// default rate limits, 512 connections, short timeouts, no watchdog,
+    /// no Telegram.
     pub fn for_tests(db: PathBuf) -> Self {
         ServeConfig {
             db,
@@ -202,14 +205,13 @@ impl ServeConfig {
             session_rate: 10,
             message_rate: 5,
             public_url: None,
-            max_connections: None,
+            max_connections: Some(512),
             request_timeout: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(2),
-            shutdown_grace: Duration::from_secs(2),
+            shutdown_grace: Duration::from_secs(5),
             watchdog: None,
             demo: true,
             telegram: None,
-            io_timeout: Duration::from_secs(2),
         }
     }
 }

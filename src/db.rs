@@ -10,9 +10,15 @@ use rusqlite_migration::{Migrations, M};
 
 use crate::error::{Error, Result};
 
-/// The schema history. Only ever appended to.
-pub static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../schema.sql"))]));
+/// The schema history: schema.sql, then migrations/ in order. Only ever
+/// appended to.
+pub static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![
+        M::up(include_str!("../schema.sql")),
+        M::up(include_str!("../migrations/0002_health_probe.sql")),
+        M::up(include_str!("../migrations/0003_live.sql")),
+    ])
+});
 
 /// How long a writer waits for another (the server, the CLI) before
 /// answering "busy".
@@ -48,9 +54,27 @@ pub fn schema_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
-/// Whether the database answers (for `/healthz`).
+/// Whether the database answers (for `/healthz`): a read of the schema,
+/// which needs the file and a read lock (`SELECT 1` needs neither).
 pub fn ping(conn: &Connection) -> Result<()> {
-    Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)
+    Ok(conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?)
+}
+
+/// `PRAGMA data_version`: changes when another connection (of this
+/// process or another) has committed since this connection last looked.
+pub fn data_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+}
+
+/// Bytes free for unprivileged users on the file system holding `path`
+/// (`None` when it cannot be told).
+pub fn free_space(path: &Path) -> Option<u64> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 fn open_with(path: &Path, create: bool) -> Result<Connection> {

@@ -12,8 +12,12 @@ pub enum Error {
     Unauthorized(String),
     #[error("{0}")]
     NotFound(String),
-    #[error("{0}")]
-    MethodNotAllowed(String),
+    #[error("{message}")]
+    MethodNotAllowed {
+        message: String,
+        /// The methods the path answers to, for the `Allow` header.
+        allow: &'static str,
+    },
     #[error("this chat is closed")]
     SessionClosed,
     #[error("request body is larger than {0} bytes")]
@@ -24,6 +28,10 @@ pub enum Error {
     TooManyRequests { retry_after: u64 },
     #[error("the database is busy; try again")]
     Busy,
+    /// The disk holding the database is full: nothing can be stored until
+    /// there is space again (reads still work).
+    #[error("the server's disk is full, so nothing can be stored right now; try again later")]
+    StorageFull,
     #[error("database error")]
     Db(#[source] rusqlite::Error),
     #[error("database migration failed")]
@@ -42,6 +50,7 @@ impl From<rusqlite::Error> for Error {
             Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
                 Error::Busy
             }
+            Some(rusqlite::ErrorCode::DiskFull) => Error::StorageFull,
             _ => Error::Db(e),
         }
     }
@@ -54,12 +63,13 @@ impl Error {
             Error::BadRequest(_) => 400,
             Error::Unauthorized(_) => 401,
             Error::NotFound(_) => 404,
-            Error::MethodNotAllowed(_) => 405,
+            Error::MethodNotAllowed { .. } => 405,
             Error::SessionClosed => 409,
             Error::PayloadTooLarge(_) => 413,
             Error::UnsupportedMediaType(_) => 415,
             Error::TooManyRequests { .. } => 429,
             Error::Busy => 503,
+            Error::StorageFull => 507,
             Error::Db(_) | Error::Migration(_) | Error::NoDatabase(_) | Error::Internal(_) => 500,
         }
     }
@@ -70,12 +80,13 @@ impl Error {
             Error::BadRequest(_) => "bad_request",
             Error::Unauthorized(_) => "unauthorized",
             Error::NotFound(_) => "not_found",
-            Error::MethodNotAllowed(_) => "method_not_allowed",
+            Error::MethodNotAllowed { .. } => "method_not_allowed",
             Error::SessionClosed => "session_closed",
             Error::PayloadTooLarge(_) => "payload_too_large",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::TooManyRequests { .. } => "too_many_requests",
             Error::Busy => "busy",
+            Error::StorageFull => "storage_full",
             Error::Db(_) | Error::Migration(_) | Error::NoDatabase(_) | Error::Internal(_) => {
                 "internal"
             }
@@ -84,7 +95,7 @@ impl Error {
 
     /// The message shown to a client: internal details stay in the log.
     pub fn public_message(&self) -> String {
-        if self.status() >= 500 && !matches!(self, Error::Busy) {
+        if self.status() >= 500 && !matches!(self, Error::Busy | Error::StorageFull) {
             "internal error".to_string()
         } else {
             self.to_string()

@@ -41,6 +41,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         signal_hook::flag::register(sig, stop.clone()).context("could not handle signals")?;
     }
 
+    let nofile = crate::http::raise_fd_limit();
     let mut shared = Shared::new(config.clone());
     if let Some(tg) = &tg {
         shared.notify = Arc::new(telegram::OutboxNotify::new(tg));
@@ -59,9 +60,10 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     writeln!(out, "shopchat listening on {url}")?;
     writeln!(
         out,
-        "  database {}, {} workers",
+        "  database {}, {} workers, up to {} connections (open-file limit {nofile})",
         config.db.display(),
-        config.threads
+        config.threads,
+        server.max_connections()
     )?;
     for n in &notes {
         writeln!(out, "{n}")?;
@@ -96,6 +98,8 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     }
     if config.demo {
         writeln!(out, "  demo shop with the widget: {url}/")?;
+    } else {
+        writeln!(out, "  demo shop: off (--no-demo)")?;
     }
     writeln!(out, "  admin panel:               {url}/chat")?;
     out.flush()?;
@@ -104,10 +108,30 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    eprintln!("shopchat: stopping (finishing requests in flight)");
+    eprintln!(
+        "shopchat: stopping (answering requests in flight, at most {} s)",
+        config.shutdown_grace.as_secs()
+    );
+    let deadline = std::time::Instant::now() + config.shutdown_grace;
+    // Telegram stops beside the HTTP server (a Bot API call in flight may
+    // take its whole timeout); neither may hold the exit past the grace.
+    let tg_done = tg_service.map(|t| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            t.stop();
+            let _ = tx.send(());
+        });
+        rx
+    });
     server.stop();
-    if let Some(t) = tg_service {
-        t.stop();
+    if let Some(rx) = tg_done {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if rx
+            .recv_timeout(left.max(Duration::from_millis(100)))
+            .is_err()
+        {
+            eprintln!("shopchat: Telegram did not stop in time; its pending messages stay queued");
+        }
     }
     eprintln!("shopchat: stopped");
     Ok(())

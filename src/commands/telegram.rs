@@ -41,6 +41,7 @@ fn test(args: &TelegramArgs, public_url: Option<&str>) -> anyhow::Result<()> {
         Err(ApiError::Transport(m)) => bail!(
             "could not reach {base}: {m}\n  Check this machine's network, DNS, firewall or proxy, and TELEGRAM_API_BASE."
         ),
+        Err(ApiError::Tls(m)) => bail!("could not connect securely to {base}: {m}"),
         Err(e) => bail!("getMe failed: {e}"),
     }
     let mut failed = 0;
@@ -102,6 +103,9 @@ fn hint(e: &ApiError) -> String {
         ),
         ApiError::Transport(_) => {
             "The network failed half-way; check this machine's connection and try again.".into()
+        }
+        ApiError::Tls(_) => {
+            "The secure connection failed although getMe got through; try again.".into()
         }
         _ => "See the message above; docs/TELEGRAM.md has the setup steps.".into(),
     }

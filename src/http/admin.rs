@@ -2,12 +2,13 @@
 
 use serde_json::{json, Value};
 
+use super::live::{self, Park, Role};
 use super::public::PostMessage;
 use super::routes::require_manager;
 use super::{Ctx, Reply, Request};
 use crate::chat::{self, Author};
 use crate::error::{Error, Result};
-use crate::store::{managers, messages, sessions, stats, Session, Status};
+use crate::store::{managers, messages, sessions, stats, Session, SessionSummary, Status};
 use crate::time;
 
 pub const DEFAULT_LIST_LIMIT: u32 = 50;
@@ -68,11 +69,30 @@ pub fn list(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         limit,
         offset,
     };
-    let (mut items, total) = sessions::list(ctx.conn, &filter)?;
-    for item in &mut items {
-        item.session.user_session_id = None;
-    }
+    let (items, total) = sessions::list(ctx.conn, &filter)?;
+    let items = items
+        .into_iter()
+        .map(|item| item_json(ctx.conn, item))
+        .collect::<Result<Vec<Value>>>()?;
     Ok(Reply::ok(&json!({"sessions": items, "total": total})))
+}
+
+/// A listing item as managers see it: no visitor secret, and how many of
+/// the visitor's messages no manager has seen yet.
+fn item_json(conn: &rusqlite::Connection, mut item: SessionSummary) -> Result<Value> {
+    item.session.user_session_id = None;
+    let unread = sessions::unread_count(conn, &item.session.id)?;
+    let mut v = serde_json::to_value(&item).map_err(|e| Error::Internal(e.to_string()))?;
+    v["unreadCount"] = json!(unread);
+    Ok(v)
+}
+
+/// One chat as a listing item (the feed), if it exists.
+pub fn summary_json(conn: &rusqlite::Connection, id: &str) -> Result<Option<Value>> {
+    match sessions::summary(conn, id)? {
+        Some(item) => Ok(Some(item_json(conn, item)?)),
+        None => Ok(None),
+    }
 }
 
 /// GET /api/chat/sessions/:id
@@ -85,17 +105,131 @@ pub fn get(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     ))
 }
 
-/// GET /api/chat/sessions/:id/messages
+/// GET /api/chat/sessions/:id/messages?since=&limit=&wait=&state=
 pub fn poll(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_manager(req, ctx)?;
     let s = session(ctx, id)?;
+    poll_or_park(req, ctx, &s, Role::Manager)
+}
+
+/// A chat's poll, for either side: answered now when there is something
+/// new (or `wait` is 0), else parked in the waiting room.
+pub fn poll_or_park(req: &Request, ctx: &mut Ctx, s: &Session, role: Role) -> Result<Reply> {
     let since = chat::parse_since(req.query("since"))?;
     let limit = chat::parse_limit(
         req.query("limit"),
         chat::DEFAULT_POLL_LIMIT,
         chat::MAX_POLL_LIMIT,
     )?;
-    Ok(Reply::ok(&chat::poll(ctx.conn, &s, &since, limit)?))
+    let wait = live::parse_wait(req.query("wait"))?;
+    let state = req.query("state").map(str::to_string);
+    let poll = chat::poll(ctx.conn, s, &since, limit)?;
+    let Some(live) = ctx.shared.live.clone() else {
+        return Err(Error::Internal("the waiting room is not running".into()));
+    };
+    let body = live::poll_json(ctx.conn, &live, &poll, &s.id, role)?;
+    let seq = match since {
+        messages::Since::Start => Some(0),
+        messages::Since::Seq(n) => Some(n),
+        // Old clients polling by time get plain polling.
+        messages::Since::Time(_) => None,
+    };
+    let changed = state.as_deref().is_some_and(|st| body["state"] != st);
+    match seq {
+        Some(since) if wait > 0 && poll.messages.is_empty() && !changed && live.has_room() => {
+            Ok(Reply::park(
+                Park::Poll {
+                    session_id: s.id.clone(),
+                    role,
+                    since,
+                    limit,
+                    state,
+                },
+                std::time::Duration::from_secs(wait),
+            ))
+        }
+        _ => Ok(Reply::ok(&body)),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct TypingBody {
+    typing: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct SeenBody {
+    seq: i64,
+}
+
+/// POST .../typing {typing}: for either side; 204.
+pub fn typing(req: &Request, ctx: &mut Ctx, s: &Session, role: Role) -> Result<Reply> {
+    let body: TypingBody = req.json(false)?;
+    let who = match role {
+        Role::Visitor => "v",
+        Role::Manager => "m",
+    };
+    ctx.shared
+        .typing_limiter
+        .check(&format!("{who}:{}", s.id))?;
+    if let Some(live) = &ctx.shared.live {
+        live.typing(&s.id, role, body.typing && s.is_active());
+    }
+    Ok(Reply::empty(204))
+}
+
+/// POST .../seen {seq}: for either side; 204. Never moves backwards.
+pub fn seen(req: &Request, ctx: &mut Ctx, s: &Session, role: Role) -> Result<Reply> {
+    let body: SeenBody = req.json(false)?;
+    chat::mark_seen(ctx.conn, &s.id, live::seen_side(role), body.seq)?;
+    Ok(Reply::empty(204))
+}
+
+/// POST /api/chat/sessions/:id/typing
+pub fn typing_manager(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+    require_manager(req, ctx)?;
+    let s = session(ctx, id)?;
+    typing(req, ctx, &s, Role::Manager)
+}
+
+/// POST /api/chat/sessions/:id/seen
+pub fn seen_manager(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+    require_manager(req, ctx)?;
+    let s = session(ctx, id)?;
+    seen(req, ctx, &s, Role::Manager)
+}
+
+/// GET /api/chat/feed?since=&wait=&state=: every chat that changed after
+/// the cursor `since` (new chat, message, close, assign, reopen, seen), as
+/// listing items, and which visitors are typing. Without `since`: the
+/// current cursor, at once.
+pub fn feed(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
+    require_manager(req, ctx)?;
+    let Some(live) = ctx.shared.live.clone() else {
+        return Err(Error::Internal("the waiting room is not running".into()));
+    };
+    let top = sessions::max_change(ctx.conn)?;
+    let since =
+        match req.query("since").map(str::trim) {
+            None | Some("") => None,
+            Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                Error::bad_request("since must be a cursor (a whole number >= 0)")
+            })?),
+        };
+    let wait = live::parse_wait(req.query("wait"))?;
+    let state = req.query("state").map(str::to_string);
+    // A cursor from another database (or the future) starts over from now.
+    let since = since.map_or(top, |n| n.min(top));
+    let body = live::feed_json(ctx.conn, &live, since)?;
+    let nothing = body["sessions"].as_array().is_some_and(Vec::is_empty);
+    let changed = state.as_deref().is_some_and(|st| body["state"] != st);
+    if req.query("since").is_some() && wait > 0 && nothing && !changed && live.has_room() {
+        return Ok(Reply::park(
+            Park::Feed { since, state },
+            std::time::Duration::from_secs(wait),
+        ));
+    }
+    Ok(Reply::ok(&body))
 }
 
 /// POST /api/chat/sessions/:id/messages

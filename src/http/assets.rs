@@ -56,6 +56,7 @@ fn serve(req: &Request, a: &Asset) -> Reply {
                 a.body.as_bytes().to_vec()
             },
             headers: Vec::new(),
+            park: None,
         }
     };
     r.headers.push(("ETag", a.etag.clone()));
@@ -87,16 +88,22 @@ pub fn asset(req: &Request, name: &str) -> Result<Reply> {
     }
 }
 
-/// GET /: the demo shop, with this server's demo key filled in.
-pub fn demo_page(req: &Request, ctx: &Ctx) -> Reply {
+/// GET /: the demo shop, with this server's demo key filled in; 404 with
+/// `--no-demo`.
+pub fn demo_page(req: &Request, ctx: &Ctx) -> Result<Reply> {
+    let Some(demo_key) = ctx.shared.demo_key.as_deref() else {
+        return Err(Error::not_found(
+            "the demo page is turned off on this server (--no-demo)",
+        ));
+    };
     let base = ctx.shared.config.public_url.clone().unwrap_or_else(|| {
         let host = req.header("host").unwrap_or("127.0.0.1:8080");
         format!("http://{host}")
     });
     let html = DEMO_HTML
-        .replace("{{API_KEY}}", &crate::html::escape(&ctx.shared.demo_key))
+        .replace("{{API_KEY}}", &crate::html::escape(demo_key))
         .replace("{{BASE_URL}}", &crate::html::escape(&base));
-    Reply {
+    Ok(Reply {
         status: 200,
         content_type: "text/html; charset=utf-8",
         body: if req.method == "HEAD" {
@@ -105,5 +112,6 @@ pub fn demo_page(req: &Request, ctx: &Ctx) -> Reply {
             html.into_bytes()
         },
         headers: vec![("Cache-Control", "no-store".into())],
-    }
+        park: None,
+    })
 }

@@ -5,12 +5,14 @@
 
 mod admin;
 mod assets;
+pub mod live;
 mod public;
 pub mod ratelimit;
 pub mod reply;
 pub mod request;
 pub mod routes;
 mod telegram;
+mod watchdog;
 
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -34,24 +36,31 @@ pub struct Shared {
     pub config: ServeConfig,
     /// Hashes of the keys in CHAT_API_KEYS and of the demo page's key.
     pub static_key_hashes: Vec<String>,
-    /// A key valid while this process runs, shown on the demo page.
-    pub demo_key: String,
+    /// A key valid while this process runs, shown on the demo page; `None`
+    /// with `--no-demo`.
+    pub demo_key: Option<String>,
     pub session_limiter: RateLimiter,
     pub message_limiter: RateLimiter,
     pub notify: Arc<dyn Notify>,
     /// Telegram, when configured (the webhook needs it).
     pub telegram: Option<Arc<crate::telegram::Config>>,
+    /// The waiting room for long-polls and typing (set by `Server::start`).
+    pub live: Option<Arc<live::Live>>,
+    /// Typing events per chat (each side).
+    pub typing_limiter: RateLimiter,
 }
 
 impl Shared {
     pub fn new(config: ServeConfig) -> Shared {
-        let demo_key = secret::new_api_key();
+        let demo_key = config.demo.then(secret::new_api_key);
         let mut static_key_hashes: Vec<String> = config
             .env_api_keys
             .iter()
             .map(|k| secret::hash(k))
             .collect();
-        static_key_hashes.push(secret::hash(&demo_key));
+        if let Some(k) = &demo_key {
+            static_key_hashes.push(secret::hash(k));
+        }
         let session_limiter = RateLimiter::new(
             f64::from(config.session_rate) / 60.0,
             f64::from(config.session_rate),
@@ -68,6 +77,8 @@ impl Shared {
             message_limiter,
             notify: Arc::new(NoNotify),
             telegram: None,
+            live: None,
+            typing_limiter: RateLimiter::new(5.0, 20.0),
         }
     }
 }
@@ -78,11 +89,46 @@ pub struct Ctx<'a> {
     pub conn: &'a mut Connection,
 }
 
+/// Stack of a connection thread: it parses and copies bytes, nothing more.
+const CONNECTION_STACK: usize = 128 * 1024;
+
+/// File descriptors kept free of connections: the database and its WAL
+/// files per worker, the listener, logs, Telegram, the watchdog.
+fn reserved_fds(threads: usize) -> u64 {
+    64 + 4 * threads as u64
+}
+
+/// The most connections the file-descriptor limit `nofile` allows, with
+/// room for everything else; at most 4,096 (each is a thread).
+pub fn default_max_connections(nofile: u64, threads: usize) -> usize {
+    nofile.saturating_sub(reserved_fds(threads)).clamp(16, 4096) as usize
+}
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit (a systemd default is a
+/// soft 1,024) and returns the soft limit now in force.
+pub fn raise_fd_limit() -> u64 {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut lim = getrlimit(Resource::Nofile);
+    if let Some(hard) = lim.maximum {
+        if lim.current.is_some_and(|soft| soft < hard) {
+            lim.current = Some(hard);
+            if let Err(e) = setrlimit(Resource::Nofile, lim) {
+                eprintln!("shopchat: could not raise the open-file limit to {hard}: {e}");
+            }
+        }
+    }
+    getrlimit(Resource::Nofile).current.unwrap_or(1 << 20)
+}
+
 /// A running server. Dropping it stops it.
 pub struct Server {
     addr: SocketAddr,
+    listener: Arc<tiny_http::Server>,
+    live: Arc<live::Live>,
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
+    grace: Duration,
+    max_connections: usize,
 }
 
 impl Server {
@@ -92,20 +138,41 @@ impl Server {
         let bind = shared.config.bind;
         let tcp = std::net::TcpListener::bind(bind)
             .map_err(|e| Error::Internal(format!("could not listen on {bind}: {e}")))?;
-        // Per-connection timeouts: a client that stalls mid-request frees
-        // its worker after io_timeout (vendor/tiny_http/PATCHED.md).
-        let listener = tiny_http::Server::from_listener_with_io_timeout(
-            tcp,
-            None,
-            Some(shared.config.io_timeout),
-        )
-        .map_err(|e| Error::Internal(format!("could not listen on {bind}: {e}")))?;
-        let addr = listener
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| Error::Internal("not listening on an IP address".into()))?;
+        let max_connections = shared.config.max_connections.unwrap_or_else(|| {
+            let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+                .current
+                .unwrap_or(1024);
+            default_max_connections(nofile, shared.config.threads)
+        });
+        let options = tiny_http::Options {
+            limits: tiny_http::Limits {
+                max_body: request::MAX_BODY,
+                ..tiny_http::Limits::default()
+            },
+            request_timeout: shared.config.request_timeout,
+            idle_timeout: shared.config.idle_timeout,
+            write_timeout: shared.config.request_timeout,
+            max_connections,
+            stack_size: CONNECTION_STACK,
+            refusal_body: Some(Arc::new(|r: &tiny_http::Refusal| {
+                let body = serde_json::json!({"error": {"code": r.code, "message": r.message}});
+                (
+                    "application/json; charset=utf-8".to_string(),
+                    body.to_string().into_bytes(),
+                )
+            })),
+            ..tiny_http::Options::default()
+        };
+        let listener = tiny_http::Server::with_options(tcp, options)
+            .map_err(|e| Error::Internal(format!("could not listen on {bind}: {e}")))?;
+        let addr = listener.server_addr();
         let listener = Arc::new(listener);
         let stop = Arc::new(AtomicBool::new(false));
+        let grace = shared.config.shutdown_grace;
+        let watchdog = shared.config.watchdog;
+        let mut shared = shared;
+        let live = live::Live::start(crate::db::open(&shared.config.db)?, max_connections / 2)?;
+        shared.live = Some(live.clone());
         let shared = Arc::new(shared);
         let mut workers = Vec::new();
         for n in 0..shared.config.threads {
@@ -117,10 +184,21 @@ impl Server {
                 .map_err(|e| Error::Internal(format!("could not start a worker: {e}")))?;
             workers.push(handle);
         }
+        if let Some(limit) = watchdog {
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name("watchdog".into())
+                .spawn(move || watchdog::run(addr, limit, &stop))
+                .map_err(|e| Error::Internal(format!("could not start the watchdog: {e}")))?;
+        }
         Ok(Server {
             addr,
+            listener,
+            live,
             stop,
             workers,
+            grace,
+            max_connections,
         })
     }
 
@@ -129,16 +207,57 @@ impl Server {
         self.addr
     }
 
-    /// Stops taking requests, lets the ones in flight finish, and closes
-    /// the workers' connections.
+    /// The cap on open connections in force.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    /// The HTTP layer's counters.
+    pub fn stats(&self) -> tiny_http::Stats {
+        self.listener.stats()
+    }
+
+    /// Long-polls waiting now.
+    pub fn parked(&self) -> usize {
+        self.live.parked()
+    }
+
+    /// Stops: no new connections, idle ones closed, every request already
+    /// received answered; after the grace period whatever is left is cut.
+    /// Returns within the grace period (plus a moment), whatever clients do.
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
+        if self.workers.is_empty() {
+            return;
+        }
+        let deadline = Instant::now() + self.grace;
+        self.listener.begin_shutdown();
+        // Waiting polls answer now with what there is.
+        self.live.stop();
+        while self.listener.open_connections() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let left = self.listener.open_connections();
+        if left > 0 {
+            eprintln!(
+                "shopchat: grace period over; closing {left} connection(s) still sending or waiting"
+            );
+            self.listener.force_close();
+        }
         self.stop.store(true, Ordering::SeqCst);
+        // A worker finishes the request in hand; one stuck in the database
+        // is left behind rather than holding up the exit.
+        let join_by = Instant::now() + Duration::from_millis(500);
         for w in self.workers.drain(..) {
-            let _ = w.join();
+            while !w.is_finished() && Instant::now() < join_by {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if w.is_finished() {
+                let _ = w.join();
+            }
         }
     }
 }
@@ -151,13 +270,8 @@ impl Drop for Server {
 
 fn worker(listener: &tiny_http::Server, shared: &Shared, mut conn: Connection, stop: &AtomicBool) {
     while !stop.load(Ordering::SeqCst) {
-        match listener.recv_timeout(Duration::from_millis(100)) {
-            Ok(Some(rq)) => handle(rq, shared, &mut conn),
-            Ok(None) => {}
-            Err(e) => {
-                eprintln!("shopchat: error accepting a request: {e}");
-                std::thread::sleep(Duration::from_millis(50));
-            }
+        if let Ok(Some(rq)) = listener.recv_timeout(Duration::from_millis(100)) {
+            handle(rq, shared, &mut conn);
         }
     }
 }
@@ -168,7 +282,7 @@ fn handle(mut rq: tiny_http::Request, shared: &Shared, conn: &mut Connection) {
     let path = rq.url().split('?').next().unwrap_or("").to_string();
     let public = routes::is_public(&path);
     let mut origin = None;
-    let reply = match Request::read(&mut rq, shared.config.trust_proxy) {
+    let mut reply = match Request::read(&mut rq, shared.config.trust_proxy) {
         Err(e) => Reply::error(&e),
         Ok(req) => {
             origin = req.header("origin").map(str::to_string);
@@ -176,17 +290,35 @@ fn handle(mut rq: tiny_http::Request, shared: &Shared, conn: &mut Connection) {
             run_handler(&method, &path, || routes::route(&req, &mut ctx))
         }
     };
-    let reply = if public {
-        routes::with_cors(reply, origin.as_deref(), &shared.config.allowed_origins)
-    } else {
-        reply
+    let live = shared.live.as_ref();
+    if method != "GET" && method != "HEAD" && (200..300).contains(&reply.status) {
+        // A write may have changed a chat: the waiting room looks now.
+        if let Some(live) = live {
+            live.poke();
+        }
+    }
+    let allowed = shared.config.allowed_origins.clone();
+    let finish = move |reply: Reply| {
+        let reply = if public {
+            routes::with_cors(reply, origin.as_deref(), &allowed)
+        } else {
+            reply
+        };
+        let status = reply.status;
+        let _ = rq.respond(to_tiny(reply));
+        eprintln!(
+            "{method} {path} {status} {}ms",
+            started.elapsed().as_millis()
+        );
     };
-    let status = reply.status;
-    let _ = rq.respond(to_tiny(reply));
-    eprintln!(
-        "{method} {path} {status} {}ms",
-        started.elapsed().as_millis()
-    );
+    match (reply.park.take(), live) {
+        (Some((park, wait)), Some(live)) => live.park(live::Parked {
+            park,
+            until: Instant::now() + wait,
+            respond: Box::new(finish),
+        }),
+        _ => finish(reply),
+    }
 }
 
 /// Runs a handler, turning its error into the JSON answer and a panic into

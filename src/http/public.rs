@@ -4,16 +4,34 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use super::live::Role;
 use super::routes::require_api_key;
 use super::{Ctx, Reply, Request};
 use crate::chat::{self, Author, Contact};
 use crate::error::{Error, Result};
 use crate::secret;
-use crate::store::{sessions, Session};
+use crate::store::{self, messages, sessions, Session};
 
+/// GET /healthz: 200 when the database answers and takes writes; 503 while
+/// the disk is full (reads keep working meanwhile).
 pub fn healthz(ctx: &mut Ctx) -> Result<Reply> {
     crate::db::ping(ctx.conn)?;
+    if store::storage_full() && !writable_again(ctx) {
+        return Ok(Reply::json(
+            503,
+            &json!({"ok": false, "database": "not writable: the disk is full"}),
+        )
+        .with_header("Retry-After", "5"));
+    }
     Ok(Reply::ok(&json!({"ok": true})))
+}
+
+/// After a write failed for lack of space: whether there is room again,
+/// proven by a small write.
+fn writable_again(ctx: &mut Ctx) -> bool {
+    const ROOM: u64 = 1024 * 1024;
+    let room = crate::db::free_space(&ctx.shared.config.db).is_none_or(|free| free >= ROOM);
+    room && store::write(ctx.conn, |tx| store::health::touch(tx, &crate::time::now())).is_ok()
 }
 
 #[derive(Deserialize)]
@@ -90,6 +108,13 @@ pub fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_api_key(req, ctx)?;
     let session = visitor_session(req, ctx, id)?;
     let body: PostMessage = req.json(false)?;
+    // A retry of a message already stored is answered as such, even when
+    // the sender is over the rate limit: it stores nothing.
+    if let Some(cid) = body.client_message_id.as_deref() {
+        if let Some(m) = messages::by_client_id(ctx.conn, &session.id, cid)? {
+            return Ok(Reply::created(false, &json!({"message": m})));
+        }
+    }
     ctx.shared.message_limiter.check(&session.id)?;
     let (message, created) = chat::post_message(
         ctx.conn,
@@ -102,17 +127,26 @@ pub fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     Ok(Reply::created(created, &json!({"message": message})))
 }
 
-/// GET /api/public/chat/sessions/:id/messages?since=&limit=
+/// GET /api/public/chat/sessions/:id/messages?since=&limit=&wait=&state=
 pub fn poll(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_api_key(req, ctx)?;
+    // The secret is checked before anything waits: a wrong one is 404 now.
     let session = visitor_session(req, ctx, id)?;
-    let since = chat::parse_since(req.query("since"))?;
-    let limit = chat::parse_limit(
-        req.query("limit"),
-        chat::DEFAULT_POLL_LIMIT,
-        chat::MAX_POLL_LIMIT,
-    )?;
-    Ok(Reply::ok(&chat::poll(ctx.conn, &session, &since, limit)?))
+    super::admin::poll_or_park(req, ctx, &session, Role::Visitor)
+}
+
+/// POST /api/public/chat/sessions/:id/typing {typing}
+pub fn typing(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+    require_api_key(req, ctx)?;
+    let session = visitor_session(req, ctx, id)?;
+    super::admin::typing(req, ctx, &session, Role::Visitor)
+}
+
+/// POST /api/public/chat/sessions/:id/seen {seq}
+pub fn seen(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+    require_api_key(req, ctx)?;
+    let session = visitor_session(req, ctx, id)?;
+    super::admin::seen(req, ctx, &session, Role::Visitor)
 }
 
 /// The legacy form's fields, under either name.

@@ -11,6 +11,9 @@ pub struct Reply {
     pub content_type: &'static str,
     pub body: Vec<u8>,
     pub headers: Vec<(&'static str, String)>,
+    /// Not an answer yet: wait in the waiting room for this, at most this
+    /// long (a long-poll with nothing new).
+    pub park: Option<(super::live::Park, std::time::Duration)>,
 }
 
 pub const JSON: &str = "application/json";
@@ -23,7 +26,15 @@ impl Reply {
             content_type: JSON,
             body,
             headers: vec![("Cache-Control", "no-store".into())],
+            park: None,
         }
+    }
+
+    /// A long-poll that found nothing new: it waits (see `http::live`).
+    pub fn park(park: super::live::Park, wait: std::time::Duration) -> Reply {
+        let mut r = Reply::empty(200);
+        r.park = Some((park, wait));
+        r
     }
 
     /// 201 for something new, 200 for what already was (an idempotent
@@ -42,6 +53,7 @@ impl Reply {
             content_type: "text/plain",
             body: Vec::new(),
             headers: Vec::new(),
+            park: None,
         }
     }
 
@@ -56,6 +68,8 @@ impl Reply {
                 r.headers.push(("Retry-After", retry_after.to_string()))
             }
             Error::Busy => r.headers.push(("Retry-After", "1".into())),
+            Error::StorageFull => r.headers.push(("Retry-After", "30".into())),
+            Error::MethodNotAllowed { allow, .. } => r.headers.push(("Allow", (*allow).into())),
             _ => {}
         }
         r

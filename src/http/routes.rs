@@ -9,13 +9,16 @@ use crate::store::managers::{self, Manager};
 
 /// Every route: method and path pattern (`:id`, `:name`: one path segment).
 /// Pages (the last five) answer HEAD as well as GET. Keep it in step with
-/// [`route`]: tests check that each entry is served and documented in
-/// docs/API.md, and the 405 answers come from the API routes here.
+/// [`route`] and [`allowed_methods`]: tests check that each entry is
+/// served, that other methods on its path answer 405 naming it in `Allow`,
+/// and that docs/API.md documents it.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("POST", "/api/public/chat/sessions"),
     ("POST", "/api/public/chat/sessions/:id/messages"),
     ("GET", "/api/public/chat/sessions/:id/messages"),
+    ("POST", "/api/public/chat/sessions/:id/typing"),
+    ("POST", "/api/public/chat/sessions/:id/seen"),
     ("POST", "/api/public/chat/notify"),
     ("GET", "/api/chat/sessions"),
     ("GET", "/api/chat/sessions/:id"),
@@ -23,6 +26,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/chat/sessions/:id/messages"),
     ("POST", "/api/chat/sessions/:id/close"),
     ("POST", "/api/chat/sessions/:id/assign"),
+    ("POST", "/api/chat/sessions/:id/typing"),
+    ("POST", "/api/chat/sessions/:id/seen"),
+    ("GET", "/api/chat/feed"),
     ("GET", "/api/chat/managers"),
     ("GET", "/api/chat/me"),
     ("GET", "/api/chat/stats"),
@@ -56,6 +62,10 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         ("GET", ["api", "public", "chat", "sessions", id, "messages"]) => {
             public::poll(req, ctx, id)
         }
+        ("POST", ["api", "public", "chat", "sessions", id, "typing"]) => {
+            public::typing(req, ctx, id)
+        }
+        ("POST", ["api", "public", "chat", "sessions", id, "seen"]) => public::seen(req, ctx, id),
         ("POST", ["api", "public", "chat", "notify"]) => public::notify(req, ctx),
 
         ("GET", ["api", "chat", "sessions"]) => admin::list(req, ctx),
@@ -64,41 +74,50 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         ("POST", ["api", "chat", "sessions", id, "messages"]) => admin::post_message(req, ctx, id),
         ("POST", ["api", "chat", "sessions", id, "close"]) => admin::close(req, ctx, id),
         ("POST", ["api", "chat", "sessions", id, "assign"]) => admin::assign(req, ctx, id),
+        ("POST", ["api", "chat", "sessions", id, "typing"]) => admin::typing_manager(req, ctx, id),
+        ("POST", ["api", "chat", "sessions", id, "seen"]) => admin::seen_manager(req, ctx, id),
+        ("GET", ["api", "chat", "feed"]) => admin::feed(req, ctx),
         ("GET", ["api", "chat", "managers"]) => admin::managers(req, ctx),
         ("GET", ["api", "chat", "me"]) => admin::me(req, ctx),
         ("GET", ["api", "chat", "stats"]) => admin::stats(req, ctx),
         ("POST", ["api", "telegram", "webhook"]) => telegram::webhook(req, ctx),
 
-        ("GET" | "HEAD", [""]) => Ok(assets::demo_page(req, ctx)),
+        ("GET" | "HEAD", [""]) => assets::demo_page(req, ctx),
         ("GET" | "HEAD", ["widget.js"]) => Ok(assets::widget(req)),
         ("GET" | "HEAD", ["chat"]) | ("GET" | "HEAD", ["chat", _]) => Ok(assets::admin_page(req)),
         ("GET" | "HEAD", ["assets", name]) => assets::asset(req, name),
 
-        (_, segs) if known_path(segs) => Err(Error::MethodNotAllowed(format!(
-            "{m} is not allowed on {}",
-            req.path
-        ))),
-        _ => Err(Error::not_found(format!(
-            "no such endpoint: {m} {}",
-            req.path
-        ))),
+        (_, segs) => match allowed_methods(segs) {
+            Some(allow) => Err(Error::MethodNotAllowed {
+                message: format!("{m} is not allowed on {}", req.path),
+                allow,
+            }),
+            None => Err(Error::not_found(format!(
+                "no such endpoint: {m} {}",
+                req.path
+            ))),
+        },
     }
 }
 
-/// Whether some method serves this API path (for 405 rather than 404;
-/// pages answer 404 to other methods).
-fn known_path(segs: &[&str]) -> bool {
-    ROUTES
-        .iter()
-        .filter(|(_, p)| *p == "/healthz" || p.starts_with("/api/"))
-        .any(|(_, p)| {
-            let pattern: Vec<&str> = p.trim_start_matches('/').split('/').collect();
-            pattern.len() == segs.len()
-                && pattern
-                    .iter()
-                    .zip(segs)
-                    .all(|(p, s)| p.starts_with(':') || p == s)
-        })
+/// The methods a path answers to, for 405's `Allow` (None: no such path).
+fn allowed_methods(segs: &[&str]) -> Option<&'static str> {
+    Some(match segs {
+        ["healthz"] => "GET",
+        ["api", "public", "chat", "sessions"] | ["api", "public", "chat", "notify"] => {
+            "POST, OPTIONS"
+        }
+        ["api", "public", "chat", "sessions", _, "messages"] => "GET, POST, OPTIONS",
+        ["api", "public", "chat", "sessions", _, "typing" | "seen"] => "POST, OPTIONS",
+        ["api", "public", ..] => return None,
+        ["api", "chat", "sessions"] | ["api", "chat", "sessions", _] => "GET",
+        ["api", "chat", "sessions", _, "messages"] => "GET, POST",
+        ["api", "chat", "sessions", _, "close" | "assign" | "typing" | "seen"] => "POST",
+        ["api", "chat", "managers" | "me" | "stats" | "feed"] => "GET",
+        ["api", "telegram", "webhook"] => "POST",
+        [""] | ["widget.js"] | ["chat"] | ["chat", _] | ["assets", _] => "GET, HEAD",
+        _ => return None,
+    })
 }
 
 /// Checks `X-API-Key` against CHAT_API_KEYS, the demo key and stored keys.

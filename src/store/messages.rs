@@ -52,7 +52,8 @@ pub fn insert(tx: &Transaction, m: &NewMessage) -> Result<Message> {
     let seq = tx.last_insert_rowid();
     tx.prepare_cached(
         "UPDATE chat_sessions
-         SET updated_at = ?2, message_count = message_count + 1, last_seq = ?3, last_sender = ?4
+         SET updated_at = ?2, message_count = message_count + 1, last_seq = ?3, last_sender = ?4,
+             change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
          WHERE id = ?1",
     )?
     .execute(params![m.session_id, m.created_at, seq, m.sender])?;

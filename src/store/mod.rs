@@ -72,6 +72,7 @@ macro_rules! text_enum {
     };
 }
 
+pub mod health;
 pub mod keys;
 pub mod managers;
 pub mod messages;
@@ -79,6 +80,7 @@ pub mod sessions;
 pub mod stats;
 pub mod telegram;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -170,10 +172,27 @@ pub fn write<T>(
 ) -> Result<T> {
     static WRITERS: Mutex<()> = Mutex::new(());
     let _turn = WRITERS.lock().unwrap_or_else(|p| p.into_inner());
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let out = f(&tx)?;
-    tx.commit()?;
-    Ok(out)
+    let result = (|| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    })();
+    match &result {
+        Ok(_) => STORAGE_FULL.store(false, Ordering::Relaxed),
+        Err(crate::Error::StorageFull) => STORAGE_FULL.store(true, Ordering::Relaxed),
+        Err(_) => {}
+    }
+    result
+}
+
+/// Set when a write of this process failed because the disk is full;
+/// cleared by the next write that succeeds.
+static STORAGE_FULL: AtomicBool = AtomicBool::new(false);
+
+/// Whether the last write of this process failed for lack of disk space.
+pub fn storage_full() -> bool {
+    STORAGE_FULL.load(Ordering::Relaxed)
 }
 
 #[cfg(test)]

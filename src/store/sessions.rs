@@ -39,8 +39,9 @@ pub fn active_for_visitor(conn: &Connection, user_session_id: &str) -> Result<Op
 pub fn insert(tx: &Transaction, s: &Session) -> Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO chat_sessions (id, user_name, user_phone, name_folded, phone_digits, status,
-             manager_id, user_session_id, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             manager_id, user_session_id, created_at, updated_at, change_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
+             (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions))",
     )?;
     stmt.execute(params![
         s.id,
@@ -67,13 +68,15 @@ pub fn update_contact(
 ) -> Result<()> {
     if let Some(name) = name {
         tx.execute(
-            "UPDATE chat_sessions SET user_name = ?2, name_folded = ?3, updated_at = ?4 WHERE id = ?1",
+            "UPDATE chat_sessions SET user_name = ?2, name_folded = ?3, updated_at = ?4, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
+             WHERE id = ?1",
             params![id, name, fold_name(Some(name)), now],
         )?;
     }
     if let Some(phone) = phone {
         tx.execute(
-            "UPDATE chat_sessions SET user_phone = ?2, phone_digits = ?3, updated_at = ?4 WHERE id = ?1",
+            "UPDATE chat_sessions SET user_phone = ?2, phone_digits = ?3, updated_at = ?4, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
+             WHERE id = ?1",
             params![id, phone, digits(Some(phone)), now],
         )?;
     }
@@ -82,7 +85,8 @@ pub fn update_contact(
 
 pub fn set_status(tx: &Transaction, id: &str, status: Status, now: &str) -> Result<()> {
     tx.execute(
-        "UPDATE chat_sessions SET status = ?2, updated_at = ?3 WHERE id = ?1",
+        "UPDATE chat_sessions SET status = ?2, updated_at = ?3, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
+         WHERE id = ?1",
         params![id, status, now],
     )?;
     Ok(())
@@ -90,7 +94,8 @@ pub fn set_status(tx: &Transaction, id: &str, status: Status, now: &str) -> Resu
 
 pub fn set_manager(tx: &Transaction, id: &str, manager_id: Option<&str>, now: &str) -> Result<()> {
     tx.execute(
-        "UPDATE chat_sessions SET manager_id = ?2, updated_at = ?3 WHERE id = ?1",
+        "UPDATE chat_sessions SET manager_id = ?2, updated_at = ?3, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
+         WHERE id = ?1",
         params![id, manager_id, now],
     )?;
     Ok(())
@@ -99,11 +104,77 @@ pub fn set_manager(tx: &Transaction, id: &str, manager_id: Option<&str>, now: &s
 /// Closed sessions whose last activity is before `cutoff` become archived.
 /// Returns how many.
 pub fn archive_closed_before(tx: &Transaction, cutoff: &str, now: &str) -> Result<usize> {
+    // Distinct change stamps above every earlier one (rowids are distinct).
+    let top = max_change(tx)?;
     Ok(tx.execute(
-        "UPDATE chat_sessions SET status = 'archived', updated_at = ?2
+        "UPDATE chat_sessions SET status = 'archived', updated_at = ?2, change_seq = ?3 + rowid
          WHERE status = 'closed' AND updated_at < ?1",
-        params![cutoff, now],
+        params![cutoff, now, top],
     )?)
+}
+
+/// The highest change stamp so far (0 when there are no chats).
+pub fn max_change(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT coalesce(max(change_seq), 0) FROM chat_sessions")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Ids and change stamps of the chats changed after stamp `after`, oldest
+/// change first, at most `limit`.
+pub fn changed_after(conn: &Connection, after: i64, limit: u32) -> Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, change_seq FROM chat_sessions WHERE change_seq > ?1
+         ORDER BY change_seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![after, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Visitor messages after the managers' seen seq (the panel's badge).
+pub fn unread_count(conn: &Connection, id: &str) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM chat_messages m JOIN chat_sessions s ON s.id = m.session_id
+             WHERE m.session_id = ?1 AND m.seq > s.manager_seen_seq AND m.sender = 'user'",
+        )?
+        .query_row([id], |r| r.get(0))?)
+}
+
+/// Which side marks a message seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Visitor,
+    Manager,
+}
+
+/// The highest seq each side has seen: (visitor, manager).
+pub fn seen(conn: &Connection, id: &str) -> Result<(i64, i64)> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT visitor_seen_seq, manager_seen_seq FROM chat_sessions WHERE id = ?1",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or((0, 0)))
+}
+
+/// Records that `side` has seen the chat up to `seq` (capped at its last
+/// message). Never moves backwards; returns whether it moved.
+pub fn mark_seen(tx: &Transaction, id: &str, side: Side, seq: i64) -> Result<bool> {
+    let sql = match side {
+        Side::Visitor => {
+            "UPDATE chat_sessions SET visitor_seen_seq = min(?2, coalesce(last_seq, 0)),
+                 change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
+             WHERE id = ?1 AND visitor_seen_seq < min(?2, coalesce(last_seq, 0))"
+        }
+        Side::Manager => {
+            "UPDATE chat_sessions SET manager_seen_seq = min(?2, coalesce(last_seq, 0)),
+                 change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
+             WHERE id = ?1 AND manager_seen_seq < min(?2, coalesce(last_seq, 0))"
+        }
+    };
+    Ok(tx.prepare_cached(sql)?.execute(params![id, seq])? == 1)
 }
 
 /// Ids starting with `prefix` (at most `limit`), for the terminal's short ids.

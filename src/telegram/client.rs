@@ -1,6 +1,8 @@
-//! The Bot API over ureq: one Agent with connect and overall timeouts, and
-//! errors that never contain the bot token (it is part of every URL).
+//! The Bot API over ureq: one Agent with connect and overall timeouts, TLS
+//! (rustls) trusting the store [`super::tls`] loads, and errors that never
+//! contain the bot token (it is part of every URL).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -12,9 +14,13 @@ use crate::error::{Error, Result};
 /// Why a Bot API call failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
-    /// No answer: DNS, connect, TLS or timeout. Already redacted.
+    /// No answer: DNS, connect or timeout. Already redacted.
     #[error("could not reach the Telegram Bot API: {0}")]
     Transport(String),
+    /// The TLS connection failed (most often: a certificate this machine
+    /// does not trust), said with what to do about it.
+    #[error("could not connect securely to the Telegram Bot API: {0}")]
+    Tls(String),
     /// Telegram answered with an error.
     #[error("Telegram answered {code}: {description}")]
     Api {
@@ -67,6 +73,8 @@ pub struct Client {
     agent: ureq::Agent,
     base: String,
     token: String,
+    /// The trust store in use, for error messages.
+    ca_file: Option<PathBuf>,
 }
 
 impl Client {
@@ -77,15 +85,21 @@ impl Client {
                 "Telegram timeouts: the request timeout must be at most 10 s and longer than the long-poll wait".into(),
             ));
         }
-        let agent = ureq::AgentBuilder::new()
+        let mut agent = ureq::AgentBuilder::new()
             .timeout_connect(t.connect_timeout)
             .timeout(t.request_timeout)
-            .user_agent(concat!("shopchat/", env!("CARGO_PKG_VERSION")))
-            .build();
+            // The Bot API never redirects; a redirect would carry the token
+            // to wherever it points.
+            .redirects(0)
+            .user_agent(concat!("shopchat/", env!("CARGO_PKG_VERSION")));
+        if config.uses_tls() {
+            agent = agent.tls_config(super::tls::client_config(config.ca_file.as_deref())?);
+        }
         Ok(Client {
-            agent,
+            agent: agent.build(),
             base: config.api_base.clone(),
             token: config.token.clone(),
+            ca_file: config.ca_file.clone(),
         })
     }
 
@@ -104,9 +118,7 @@ impl Client {
         let resp = match self.agent.post(&url).send_json(body) {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
-            Err(ureq::Error::Transport(t)) => {
-                return Err(ApiError::Transport(self.redact(&transport_message(&t))))
-            }
+            Err(ureq::Error::Transport(t)) => return Err(self.transport_error(&t)),
         };
         let status = resp.status();
         let text = resp
@@ -124,6 +136,17 @@ impl Client {
             description: self.redact(env.description.as_deref().unwrap_or("no description given")),
             retry_after: env.parameters.and_then(|p| p.retry_after),
         })
+    }
+
+    fn transport_error(&self, t: &ureq::Transport) -> ApiError {
+        let host = t
+            .url()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "the Bot API".into());
+        match super::tls::explain(t, &host, self.ca_file.as_deref()) {
+            Some(sentence) => ApiError::Tls(self.redact(&sentence)),
+            None => ApiError::Transport(self.redact(&transport_message(t))),
+        }
     }
 
     /// getMe: the bot's username (checks the token).

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod outbox;
 pub mod text;
+pub mod tls;
 pub mod updates;
 
 use std::path::PathBuf;
@@ -77,6 +78,10 @@ pub struct Config {
     pub topics: bool,
     /// CHAT_PUBLIC_URL, for links to the admin panel.
     pub public_url: Option<String>,
+    /// The CA certificates (a PEM bundle) to trust instead of the system's
+    /// store: SSL_CERT_FILE when built from the environment. Tests set it
+    /// here rather than in the process environment.
+    pub ca_file: Option<PathBuf>,
     pub tuning: Tuning,
 }
 
@@ -89,6 +94,7 @@ impl std::fmt::Debug for Config {
             .field("webhook", &self.webhook_secret.is_some())
             .field("topics", &self.topics)
             .field("public_url", &self.public_url)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -177,18 +183,37 @@ impl Config {
                 });
             }
         }
-        Ok(Config {
+        let config = Config {
             token,
             chat_ids: Vec::new(),
             api_base,
             webhook_secret,
             topics: boolean("--telegram-topics / TELEGRAM_TOPICS", &args.topics)?,
             public_url: None,
+            ca_file: given(args.ca_file.as_deref()).map(PathBuf::from),
             tuning: Tuning::default(),
-        })
+        };
+        // The trust store is loaded once here, so a bad one stops `serve`
+        // before it touches the database.
+        if config.uses_tls() && !config.token.is_empty() {
+            tls::client_config(config.ca_file.as_deref()).map_err(|cause| {
+                ConfigError::Unusable {
+                    what: "no CA certificates to check Telegram's HTTPS with (--telegram-ca-file / SSL_CERT_FILE)",
+                    cause,
+                }
+            })?;
+        }
+        Ok(config)
     }
 
-    /// A configuration for tests: the fake Bot API at `api_base`.
+    /// Whether the Bot API is reached over HTTPS (a local Bot API server
+    /// may be plain HTTP).
+    pub fn uses_tls(&self) -> bool {
+        self.api_base.starts_with("https://")
+    }
+
+    /// A configuration for tests: the fake Bot API at `api_base`, trusting
+    /// the system's store until `ca_file` is set.
     pub fn for_tests(api_base: &str, token: &str, chat_ids: &[&str]) -> Config {
         Config {
             token: token.to_string(),
@@ -197,6 +222,7 @@ impl Config {
             webhook_secret: None,
             topics: false,
             public_url: None,
+            ca_file: None,
             tuning: Tuning::default(),
         }
     }
@@ -374,6 +400,7 @@ mod tests {
             api_base: DEFAULT_API_BASE.into(),
             webhook_secret: None,
             topics: "false".into(),
+            ca_file: None,
         }
     }
 

@@ -418,7 +418,7 @@ async function poll() {
   if (!sid || status !== 'active' || Date.now() < pollPause) return;
   try {
     for (let i = 0; i < 20; i++) { // hasMore: keep reading, within reason
-      const data = await api('GET', `/api/public/chat/sessions/${enc(sid)}/messages?since=${cursor}&userSessionId=${enc(st.userSessionId)}`);
+      const data = await api('GET', `/api/public/chat/sessions/${enc(sid)}/messages?since=${cursor}`);
       if (sid !== st.sessionId) return;
       const bottom = nearBottom();
       const msgs = data.messages || [];

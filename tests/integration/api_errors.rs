@@ -194,6 +194,19 @@ fn unknown_routes_are_404_and_wrong_methods_405_in_json() {
         assert_eq!(r.status, 405, "{method} {path}: {r:?}");
         assert_eq!(r.error_code(), "method_not_allowed");
     }
+    // 405 says what is allowed (RFC 9110 15.5.6).
+    for (method, path, allow) in [
+        ("DELETE", "/api/chat/sessions", "GET"),
+        ("PUT", "/api/public/chat/sessions", "POST, OPTIONS"),
+        ("POST", "/healthz", "GET"),
+        ("GET", "/api/chat/sessions/x/close", "POST"),
+        ("DELETE", "/api/chat/sessions/x/messages", "GET, POST"),
+        ("POST", "/widget.js", "GET, HEAD"),
+    ] {
+        let r = s.call(method, path, &[], None);
+        assert_eq!(r.status, 405, "{method} {path}: {r:?}");
+        assert_eq!(r.header("allow"), Some(allow), "{method} {path}");
+    }
 }
 
 #[test]

@@ -610,6 +610,36 @@ fn messages_are_rate_limited_per_session_with_a_burst() {
 }
 
 #[test]
+fn a_retry_of_a_stored_message_is_200_even_over_the_rate_limit() {
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Ann");
+    let send = |cid: &str| {
+        s.public(
+            "POST",
+            &msgs_path(&sid),
+            Some(&usid),
+            Some(json!({"messageText": "where is my order?", "clientMessageId": cid})),
+        )
+    };
+    let first = send("c0");
+    assert_eq!(first.status, 201);
+    // Use up the burst with other messages.
+    let mut limited = false;
+    for i in 1..30 {
+        if send(&format!("c{i}")).status == 429 {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "the burst ran out");
+    // The widget retries the first one (its answer was lost): it is stored,
+    // so the retry is answered 200 with the same message, not 429.
+    let retry = send("c0");
+    assert_eq!(retry.status, 200, "{retry:?}");
+    assert_eq!(retry.body["message"]["id"], first.body["message"]["id"]);
+}
+
+#[test]
 fn rate_limits_can_be_turned_off() {
     let s = TestServer::start_with(|shared| {
         *shared = shopchat::http::Shared::new(shopchat::config::ServeConfig {

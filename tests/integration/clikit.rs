@@ -330,3 +330,17 @@ pub fn sh(db: &Db, args: &[&str]) -> Run {
     c.args(args);
     run(c)
 }
+
+/// Clears every variable shopchat reads (CHAT_*, TELEGRAM_*, SMTP_*), so a
+/// process started by a test sees only what the test sets.
+pub fn clean_env(cmd: &mut std::process::Command) {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if ["CHAT_", "TELEGRAM_", "SMTP_"]
+            .iter()
+            .any(|p| k.starts_with(p))
+        {
+            cmd.env_remove(k.as_ref());
+        }
+    }
+}

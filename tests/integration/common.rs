@@ -87,6 +87,11 @@ impl TestServer {
         }
     }
 
+    /// Long-polls waiting in the server now.
+    pub fn parked(&self) -> usize {
+        self.server.as_ref().map_or(0, |s| s.parked())
+    }
+
     /// Stops the server (in-flight requests finish).
     pub fn stop(&mut self) {
         if let Some(s) = self.server.take() {

@@ -4,6 +4,7 @@
 
 mod clikit;
 mod common;
+mod live;
 mod telegram_fake;
 
 mod api_admin;
@@ -15,7 +16,9 @@ mod cli_read;
 mod cli_write;
 mod concurrency;
 mod docs;
+mod hostile;
 mod invariants;
+mod longpoll;
 mod outbox_errors;
 mod schema;
 mod serve_and_setup;

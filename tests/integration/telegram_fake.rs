@@ -1,12 +1,19 @@
-//! A small fake Telegram Bot API on loopback (tiny_http), the one fake the
-//! tests use: it records sendMessage calls, serves queued updates through
-//! getUpdates, and can fail on purpose (500, 429 with retry_after, hang).
+//! A small fake Telegram Bot API on loopback, the one fake the tests use.
+//! It speaks what Telegram speaks: HTTPS (rustls, with a test CA made at
+//! start; clients trust it through `Config::ca_file` or SSL_CERT_FILE, as
+//! they would a TLS-inspecting proxy's), real status codes and delays. It
+//! records sendMessage calls, serves queued updates through getUpdates,
+//! and can fail on purpose (500, 429 with retry_after, hang).
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde_json::{json, Value};
 
 pub const TOKEN: &str = "123456:TEST-fake_token";
@@ -57,17 +64,27 @@ struct State {
 }
 
 pub struct FakeTelegram {
+    /// `https://127.0.0.1:PORT`, as TELEGRAM_API_BASE.
     pub url: String,
+    /// The test CA that signed the fake's certificate, a PEM file: what
+    /// `Config::ca_file` or a child's SSL_CERT_FILE names to trust it.
+    pub ca_file: PathBuf,
+    addr: SocketAddr,
     state: Arc<(Mutex<State>, Condvar)>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    _dir: tempfile::TempDir,
 }
 
 impl FakeTelegram {
-    /// A fake that knows `chats` (others get 400 "chat not found").
+    /// A fake on HTTPS that knows `chats` (others get 400 "chat not found").
     pub fn start(chats: &[&str]) -> FakeTelegram {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("fake binds"));
-        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pki = TestPki::new();
+        let ca_file = dir.path().join("test-ca.pem");
+        std::fs::write(&ca_file, &pki.ca_pem).expect("CA file written");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("fake binds");
+        let addr = listener.local_addr().unwrap();
         let state = Arc::new((
             Mutex::new(State {
                 mode: Some(Mode::Ok),
@@ -80,21 +97,26 @@ impl FakeTelegram {
         ));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (state, stop) = (state.clone(), stop.clone());
+            let (state, stop, tls) = (state.clone(), stop.clone(), pki.server);
             std::thread::spawn(move || {
-                while !stop.load(Ordering::SeqCst) {
-                    if let Ok(Some(rq)) = server.recv_timeout(Duration::from_millis(20)) {
-                        let state = state.clone();
-                        std::thread::spawn(move || handle(rq, &state));
+                for sock in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
                     }
+                    let Ok(sock) = sock else { continue };
+                    let (state, tls) = (state.clone(), tls.clone());
+                    std::thread::spawn(move || serve_connection(sock, tls, &state));
                 }
             })
         };
         FakeTelegram {
-            url,
+            url: format!("https://{addr}"),
+            ca_file,
+            addr,
             state,
             stop,
             thread: Some(thread),
+            _dir: dir,
         }
     }
 
@@ -178,9 +200,144 @@ impl FakeTelegram {
 impl Drop for FakeTelegram {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees `stop`.
+        let _ = TcpStream::connect(self.addr);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// A test certificate authority and a server certificate it signed for
+/// 127.0.0.1 and localhost, made fresh for each fake.
+pub struct TestPki {
+    /// The CA's certificate, PEM: the trust store a client is given.
+    pub ca_pem: String,
+    /// The fake's TLS setup: the server certificate (and the CA's) and key.
+    pub server: Arc<rustls::ServerConfig>,
+}
+
+impl TestPki {
+    pub fn new() -> TestPki {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair, KeyUsagePurpose,
+        };
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        // A name of its own: two test CAs are two authorities, as a proxy's
+        // CA and a public one are.
+        static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let name = format!(
+            "shopchat test CA {}-{}",
+            std::process::id(),
+            MADE.fetch_add(1, Ordering::SeqCst)
+        );
+        ca.distinguished_name.push(DnType::CommonName, name);
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+
+        let key = KeyPair::generate().unwrap();
+        let mut leaf =
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+        leaf.distinguished_name
+            .push(DnType::CommonName, "fake Bot API");
+        leaf.use_authority_key_identifier_extension = true;
+        leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let leaf_cert = leaf.signed_by(&key, &issuer).unwrap();
+
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf_cert.der().clone(), ca_cert.der().clone()],
+                PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+            )
+            .expect("the test certificate and key match");
+        TestPki {
+            ca_pem: ca_cert.pem(),
+            server: Arc::new(server),
+        }
+    }
+}
+
+/// A request as the fake needs it.
+struct HttpRequest {
+    path: String,
+    body: Vec<u8>,
+}
+
+/// One TLS connection: HTTP/1.1 requests with keep-alive, as ureq sends
+/// them, until the client closes (or never finishes the handshake: a
+/// client that does not trust the certificate).
+fn serve_connection(
+    sock: TcpStream,
+    tls: Arc<rustls::ServerConfig>,
+    state: &(Mutex<State>, Condvar),
+) {
+    // An idle pooled connection is let go after a while.
+    let _ = sock.set_read_timeout(Some(Duration::from_secs(30)));
+    let Ok(conn) = rustls::ServerConnection::new(tls) else {
+        return;
+    };
+    let mut stream = BufReader::new(rustls::StreamOwned::new(conn, sock));
+    while let Some(rq) = read_request(&mut stream) {
+        let (status, body) = handle(&rq, state);
+        let body = body.to_string();
+        let answer = format!(
+            "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            reason(status),
+            body.len()
+        );
+        let out = stream.get_mut();
+        if out.write_all(answer.as_bytes()).is_err() || out.flush().is_err() {
+            return;
+        }
+    }
+}
+
+/// The next request on the connection; `None` at its end or on anything
+/// a Bot API client would not send.
+fn read_request(r: &mut impl BufRead) -> Option<HttpRequest> {
+    let mut line = String::new();
+    if r.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let (_method, path) = (parts.next()?, parts.next()?.to_string());
+    let mut length = 0;
+    loop {
+        line.clear();
+        r.read_line(&mut line).ok()?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':')?;
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.trim().parse().ok()?;
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            return None;
+        }
+    }
+    let mut body = vec![0; length];
+    r.read_exact(&mut body).ok()?;
+    Some(HttpRequest { path, body })
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        _ => "Error",
     }
 }
 
@@ -205,29 +362,18 @@ pub fn message(chat: i64, from: i64, message_id: i64, text: &str, reply_to: Opti
     m
 }
 
-fn respond(rq: tiny_http::Request, status: u16, body: Value) {
-    let h = tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap();
-    let _ = rq.respond(
-        tiny_http::Response::from_string(body.to_string())
-            .with_status_code(status)
-            .with_header(h),
-    );
-}
-
 fn error(code: u16, description: &str) -> Value {
     json!({"ok": false, "error_code": code, "description": description})
 }
 
-fn handle(mut rq: tiny_http::Request, state: &(Mutex<State>, Condvar)) {
-    let url = rq.url().to_string();
-    let mut body = String::new();
-    let _ = rq.as_reader().read_to_string(&mut body);
-    let body: Value = serde_json::from_str(&body).unwrap_or(json!({}));
-    let Some((token, method)) = url
+fn handle(rq: &HttpRequest, state: &(Mutex<State>, Condvar)) -> (u16, Value) {
+    let body: Value = serde_json::from_slice(&rq.body).unwrap_or(json!({}));
+    let Some((token, method)) = rq
+        .path
         .strip_prefix("/bot")
         .and_then(|rest| rest.split_once('/'))
     else {
-        return respond(rq, 404, error(404, "Not Found"));
+        return (404, error(404, "Not Found"));
     };
     let method = method.to_string();
     let log = |status: u16| {
@@ -239,13 +385,12 @@ fn handle(mut rq: tiny_http::Request, state: &(Mutex<State>, Condvar)) {
     };
     if token != TOKEN {
         log(401);
-        return respond(rq, 401, error(401, "Unauthorized"));
+        return (401, error(401, "Unauthorized"));
     }
     match method.as_str() {
         "getMe" => {
             log(200);
-            respond(
-                rq,
+            (
                 200,
                 json!({"ok": true, "result": {"id": BOT_ID, "is_bot": true, "first_name": "Shop bot", "username": "shop_test_bot"}}),
             )
@@ -255,12 +400,11 @@ fn handle(mut rq: tiny_http::Request, state: &(Mutex<State>, Condvar)) {
             match mode {
                 Mode::Fail(code) => {
                     log(code);
-                    respond(rq, code, error(code, "Internal Server Error"))
+                    (code, error(code, "Internal Server Error"))
                 }
                 Mode::TooMany(s) => {
                     log(429);
-                    respond(
-                        rq,
+                    (
                         429,
                         json!({"ok": false, "error_code": 429,
                                "description": format!("Too Many Requests: retry after {s}"),
@@ -270,9 +414,9 @@ fn handle(mut rq: tiny_http::Request, state: &(Mutex<State>, Condvar)) {
                 Mode::Hang(d) => {
                     log(0);
                     std::thread::sleep(d);
-                    respond(rq, 500, error(500, "too late"))
+                    (500, error(500, "too late"))
                 }
-                Mode::Ok => accept(rq, state, &method, &body, log),
+                Mode::Ok => accept(state, &method, &body, log),
             }
         }
         "getUpdates" => {
@@ -291,26 +435,25 @@ fn handle(mut rq: tiny_http::Request, state: &(Mutex<State>, Condvar)) {
             }
             let result: Vec<Value> = st.updates.clone();
             drop(st);
-            respond(rq, 200, json!({"ok": true, "result": result}))
+            (200, json!({"ok": true, "result": result}))
         }
         "setWebhook" | "deleteWebhook" => {
             log(200);
-            respond(rq, 200, json!({"ok": true, "result": true}))
+            (200, json!({"ok": true, "result": true}))
         }
         _ => {
             log(404);
-            respond(rq, 404, error(404, "Not Found: method not found"))
+            (404, error(404, "Not Found: method not found"))
         }
     }
 }
 
 fn accept(
-    rq: tiny_http::Request,
     state: &(Mutex<State>, Condvar),
     method: &str,
     body: &Value,
     log: impl Fn(u16),
-) {
+) -> (u16, Value) {
     let chat = match &body["chat_id"] {
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.clone(),
@@ -320,7 +463,7 @@ fn accept(
     if !st.known_chats.contains(&chat) {
         drop(st);
         log(400);
-        return respond(rq, 400, error(400, "Bad Request: chat not found"));
+        return (400, error(400, "Bad Request: chat not found"));
     }
     st.next_message_id += 1;
     let id = st.next_message_id;
@@ -342,7 +485,7 @@ fn accept(
     };
     drop(st);
     log(200);
-    respond(rq, 200, json!({"ok": true, "result": result}))
+    (200, json!({"ok": true, "result": result}))
 }
 
 /// An in-process server wired to the fake: notifications through the
@@ -380,6 +523,7 @@ impl Harness {
     ) -> Harness {
         let fake = FakeTelegram::start(chats);
         let mut config = shopchat::telegram::Config::for_tests(&fake.url, TOKEN, chats);
+        config.ca_file = Some(fake.ca_file.clone());
         config.tuning = fast_tuning();
         tune(&mut config);
         let config = Arc::new(config);
@@ -420,6 +564,30 @@ impl Harness {
     pub fn outbox(&self) -> Vec<shopchat::store::telegram::OutboxRow> {
         let conn = shopchat::db::open(&self.server.db).unwrap();
         shopchat::store::telegram::all(&conn).unwrap()
+    }
+}
+
+/// How long "exactly once" checks watch for a late duplicate in the fast
+/// tuning: a whole Bot API timeout and the longest retry delay, with room
+/// to spare. A message sent again after a timeout or a failure shows up
+/// within it.
+pub fn quiet_period() -> Duration {
+    let t = fast_tuning();
+    t.request_timeout + t.max_backoff + Duration::from_millis(200)
+}
+
+/// Checks `f` every 20 ms for the whole of `period`; false as soon as it
+/// fails. For "nothing more happens": a duplicate fails it when it shows.
+pub fn stays(period: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + period;
+    loop {
+        if !f() {
+            return false;
+        }
+        if Instant::now() > deadline {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::telegram_fake::{eventually, Harness, Mode};
+use crate::telegram_fake::{eventually, quiet_period, stays, Harness, Mode};
 
 const CHATS: [&str; 2] = ["-1001", "-1002"];
 
@@ -117,7 +117,15 @@ fn an_outage_loses_nothing_and_does_not_slow_the_chat() {
     for i in 0..3 {
         outage.extend(load.round("during-hang", i));
     }
-    std::thread::sleep(Duration::from_millis(1600)); // past the 1.5 s timeout
+    // The worker gives up on the hung call at its 1.5 s timeout.
+    assert!(
+        eventually(Duration::from_secs(10), || h.outbox().iter().any(|r| r
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("timed out")))),
+        "no timeout recorded: {:#?}",
+        h.outbox()
+    );
     h.fake.set_mode(Mode::Ok);
 
     // Every message reaches each chat exactly once.
@@ -131,14 +139,19 @@ fn an_outage_loses_nothing_and_does_not_slow_the_chat() {
         })
     });
     assert!(delivered, "not everything arrived: {:#?}", h.fake.sent());
-    std::thread::sleep(Duration::from_millis(500));
-    for chat in CHATS {
-        let sent = h.fake.sent_to(chat);
-        for t in &texts {
-            let n = sent.iter().filter(|m| m.text.contains(t.as_str())).count();
-            assert_eq!(n, 1, "{t} reached {chat} {n} times");
-        }
-    }
+    let once = || {
+        CHATS.iter().all(|chat| {
+            let sent = h.fake.sent_to(chat);
+            texts
+                .iter()
+                .all(|t| sent.iter().filter(|m| m.text.contains(t.as_str())).count() == 1)
+        })
+    };
+    assert!(
+        stays(quiet_period(), once),
+        "something reached a chat twice: {:#?}",
+        h.fake.sent()
+    );
     assert!(h.outbox().iter().all(|r| r.sent_at.is_some()));
 
     // retry_after was honoured: nothing went out within 1 s of the 429.

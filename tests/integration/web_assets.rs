@@ -78,3 +78,30 @@ fn the_demo_page_embeds_the_widget_with_a_key_that_works() {
     );
     assert_eq!(r.status, 201, "the demo key {key} works: {r:?}");
 }
+
+#[test]
+fn no_demo_turns_off_the_demo_page_and_its_key() {
+    let s = crate::live::Live::start(crate::live::Opts::args(&["--no-demo"]));
+    assert!(
+        s.stdout.iter().any(|l| l.contains("demo shop: off")),
+        "{:?}",
+        s.stdout
+    );
+    let r = crate::common::call(&format!("{}/", s.url), "GET", &[], None);
+    assert_eq!(r.status, 404, "{r:?}");
+    assert!(r.text.contains("--no-demo"), "the 404 says why: {}", r.text);
+    // The widget itself and real keys keep working.
+    let w = crate::common::call(&format!("{}/widget.js", s.url), "GET", &[], None);
+    assert_eq!(w.status, 200);
+    s.open_chat();
+    // No demo key exists to accept: only the configured keys do.
+    let mut config = shopchat::config::ServeConfig::for_tests("unused.db".into());
+    config.demo = false;
+    config.env_api_keys = vec!["sck_from_the_environment".into()];
+    let shared = shopchat::http::Shared::new(config);
+    assert!(shared.demo_key.is_none());
+    assert_eq!(
+        shared.static_key_hashes,
+        vec![shopchat::secret::hash("sck_from_the_environment")]
+    );
+}

@@ -337,9 +337,9 @@ where
         http_version: HTTPVersion,
         request_headers: &[Header],
         do_not_send_body: bool,
-        upgrade: Option<&str>,
+        connection: Option<&str>,
     ) -> IoResult<()> {
-        let mut transfer_encoding = Some(choose_transfer_encoding(
+        let transfer_encoding = Some(choose_transfer_encoding(
             self.status_code,
             request_headers,
             &http_version,
@@ -361,17 +361,13 @@ where
             );
         }
 
-        // handling upgrade
-        if let Some(upgrade) = upgrade {
-            self.headers.insert(
-                0,
-                Header::from_bytes(&b"Upgrade"[..], upgrade.as_bytes()).unwrap(),
+        // shopchat patch 4: the connection's fate, decided by the
+        // connection loop (close after this answer, or keep-alive for 1.0).
+        // Upgrades are never performed.
+        if let Some(connection) = connection {
+            self.headers.push(
+                Header::from_bytes(&b"Connection"[..], connection.as_bytes()).unwrap(),
             );
-            self.headers.insert(
-                0,
-                Header::from_bytes(&b"Connection"[..], &b"upgrade"[..]).unwrap(),
-            );
-            transfer_encoding = None;
         }
 
         // if the transfer encoding is identity, the content length must be known ; therefore if

@@ -1,0 +1,427 @@
+//! Live chat over plain HTTP: long-polls that answer the moment something
+//! happens, typing, seen, and the admin feed.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::{Resp, TestServer};
+
+fn poll_path(sid: &str, query: &str) -> String {
+    format!("/api/public/chat/sessions/{sid}/messages?{query}")
+}
+
+/// Starts a visitor's long-poll in the background; returns how long it
+/// took and its answer.
+fn long_poll(
+    s: &TestServer,
+    sid: &str,
+    usid: &str,
+    query: &str,
+) -> thread::JoinHandle<(Duration, Resp)> {
+    let url = format!("{}{}", s.url, poll_path(sid, query));
+    let (key, usid) = (s.key.clone(), usid.to_string());
+    thread::spawn(move || {
+        let started = Instant::now();
+        let r = crate::common::call(
+            &url,
+            "GET",
+            &[("X-API-Key", &key), ("X-User-Session-Id", &usid)],
+            None,
+        );
+        (started.elapsed(), r)
+    })
+}
+
+/// Waits until the server holds `n` parked polls.
+fn until_parked(s: &TestServer, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while s.parked() < n {
+        assert!(
+            Instant::now() < deadline,
+            "only {} polls parked, wanted {n}",
+            s.parked()
+        );
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn a_long_poll_answers_within_100_ms_of_a_managers_reply() {
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Olena");
+    let seq = s.visitor_says(&sid, &usid, "Де моє замовлення?");
+    let poll = long_poll(&s, &sid, &usid, &format!("since={seq}&wait=20"));
+    until_parked(&s, 1);
+    let sent = Instant::now();
+    let r = s.admin(
+        "POST",
+        &format!("/api/chat/sessions/{sid}/messages"),
+        Some(json!({"messageText": "Вже в дорозі!"})),
+    );
+    assert_eq!(r.status, 201);
+    let (_, answer) = poll.join().unwrap();
+    let delivered = sent.elapsed();
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["messages"][0]["messageText"], "Вже в дорозі!");
+    assert_eq!(answer.body["cursor"], seq + 1);
+    assert!(
+        delivered < Duration::from_millis(100),
+        "delivered after {delivered:?}"
+    );
+}
+
+#[test]
+fn a_long_poll_answers_within_300_ms_of_shopchat_reply_from_another_process() {
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Emma");
+    let seq = s.visitor_says(&sid, &usid, "Do you ship to the UK?");
+    let poll = long_poll(&s, &sid, &usid, &format!("since={seq}&wait=20"));
+    until_parked(&s, 1);
+    let mut c = crate::clikit::cmd_for(&s.db);
+    c.args(["--as", "alice", "reply", &sid, "Yes, in 3 days."]);
+    let out = crate::clikit::run(c);
+    // Timed from the moment the command's commit is done (its exit).
+    let committed = Instant::now();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let (_, answer) = poll.join().unwrap();
+    let delivered = committed.elapsed();
+    assert_eq!(answer.body["messages"][0]["messageText"], "Yes, in 3 days.");
+    assert!(
+        delivered < Duration::from_millis(300),
+        "delivered {delivered:?} after the command exited"
+    );
+}
+
+#[test]
+fn with_nothing_new_a_long_poll_answers_after_its_wait_with_the_usual_shape() {
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Ann");
+    let seq = s.visitor_says(&sid, &usid, "hello");
+    let (took, r) = long_poll(&s, &sid, &usid, &format!("since={seq}&wait=1"))
+        .join()
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert!(
+        took >= Duration::from_millis(950) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+    assert_eq!(r.body["messages"], json!([]));
+    assert_eq!(r.body["cursor"], seq);
+    assert_eq!(r.body["hasMore"], false);
+    assert_eq!(r.body["sessionStatus"], "active");
+    assert_eq!(r.body["managerTyping"], false);
+    assert_eq!(r.body["managerSeenSeq"], 0);
+    // wait=0 or absent: today's immediate answer.
+    let (took, r) = long_poll(&s, &sid, &usid, &format!("since={seq}"))
+        .join()
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert!(took < Duration::from_millis(500));
+    // Something newer than `since`: at once, however long the wait.
+    let (took, r) = long_poll(&s, &sid, &usid, "since=0&wait=30")
+        .join()
+        .unwrap();
+    assert!(took < Duration::from_millis(500));
+    assert_eq!(r.body["messages"][0]["messageText"], "hello");
+}
+
+#[test]
+fn wait_is_checked_and_a_wrong_secret_is_404_before_anything_waits() {
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Ann");
+    for bad in ["31", "-1", "soon"] {
+        let (_, r) = long_poll(&s, &sid, &usid, &format!("since=0&wait={bad}"))
+            .join()
+            .unwrap();
+        assert_eq!(r.status, 400, "wait={bad}: {r:?}");
+    }
+    let (took, r) = long_poll(&s, &sid, "not-the-secret-of-this-chat", "since=0&wait=30")
+        .join()
+        .unwrap();
+    assert_eq!(r.status, 404);
+    assert!(took < Duration::from_millis(500), "{took:?}");
+    assert_eq!(s.parked(), 0);
+}
+
+#[test]
+fn closing_the_chat_wakes_its_long_poll() {
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Ann");
+    let seq = s.visitor_says(&sid, &usid, "thanks, bye");
+    let poll = long_poll(&s, &sid, &usid, &format!("since={seq}&wait=20"));
+    until_parked(&s, 1);
+    let r = s.admin("POST", &format!("/api/chat/sessions/{sid}/close"), None);
+    assert_eq!(r.status, 200);
+    let (took, answer) = poll.join().unwrap();
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert_eq!(answer.body["sessionStatus"], "closed");
+    assert_eq!(answer.body["messages"], json!([]));
+}
+
+fn typing(s: &TestServer, sid: &str, usid: Option<&str>, on: bool) -> Resp {
+    match usid {
+        Some(u) => s.public(
+            "POST",
+            &format!("/api/public/chat/sessions/{sid}/typing"),
+            Some(u),
+            Some(json!({ "typing": on })),
+        ),
+        None => s.admin(
+            "POST",
+            &format!("/api/chat/sessions/{sid}/typing"),
+            Some(json!({ "typing": on })),
+        ),
+    }
+}
+
+#[test]
+fn typing_wakes_the_other_side_and_runs_out_by_itself() {
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Ann");
+    let seq = s.visitor_says(&sid, &usid, "hi");
+    let poll = long_poll(&s, &sid, &usid, &format!("since={seq}&wait=20"));
+    until_parked(&s, 1);
+    assert_eq!(typing(&s, &sid, None, true).status, 204);
+    let (took, answer) = poll.join().unwrap();
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert_eq!(answer.body["managerTyping"], true);
+    let state = answer.body["state"].as_str().unwrap().to_string();
+    // Passing the state back: parked until it changes, which the typing
+    // running out (no "stop" sent) does by itself after a few seconds.
+    let started = Instant::now();
+    let (_, answer) = long_poll(
+        &s,
+        &sid,
+        &usid,
+        &format!("since={seq}&wait=20&state={state}"),
+    )
+    .join()
+    .unwrap();
+    let took = started.elapsed();
+    assert_eq!(answer.body["managerTyping"], false);
+    assert!(
+        took > Duration::from_secs(3) && took < Duration::from_secs(10),
+        "typing ran out after {took:?}"
+    );
+    // The manager sees the visitor type in their poll.
+    assert_eq!(typing(&s, &sid, Some(&usid), true).status, 204);
+    let r = s.admin(
+        "GET",
+        &format!("/api/chat/sessions/{sid}/messages?since={seq}"),
+        None,
+    );
+    assert_eq!(r.body["visitorTyping"], true);
+    assert_eq!(typing(&s, &sid, Some(&usid), false).status, 204);
+    let r = s.admin(
+        "GET",
+        &format!("/api/chat/sessions/{sid}/messages?since={seq}"),
+        None,
+    );
+    assert_eq!(r.body["visitorTyping"], false);
+    // A stale state token is answered at once.
+    let (took, _) = long_poll(
+        &s,
+        &sid,
+        &usid,
+        &format!("since={seq}&wait=20&state=active.1.0"),
+    )
+    .join()
+    .unwrap();
+    assert!(took < Duration::from_millis(500));
+}
+
+#[test]
+fn seen_is_stored_for_both_sides_and_never_goes_backwards() {
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Ann");
+    let first = s.visitor_says(&sid, &usid, "one");
+    let second = s.visitor_says(&sid, &usid, "two");
+    let seen = |usid: Option<&str>, seq: Value| match usid {
+        Some(u) => s.public(
+            "POST",
+            &format!("/api/public/chat/sessions/{sid}/seen"),
+            Some(u),
+            Some(json!({ "seq": seq })),
+        ),
+        None => s.admin(
+            "POST",
+            &format!("/api/chat/sessions/{sid}/seen"),
+            Some(json!({ "seq": seq })),
+        ),
+    };
+    let unread = || {
+        let r = s.admin("GET", "/api/chat/sessions", None);
+        r.body["sessions"][0]["unreadCount"].as_i64().unwrap()
+    };
+    assert_eq!(unread(), 2);
+    assert_eq!(seen(None, json!(first)).status, 204);
+    assert_eq!(unread(), 1);
+    assert_eq!(seen(None, json!(second)).status, 204);
+    assert_eq!(
+        seen(None, json!(first)).status,
+        204,
+        "going back is ignored"
+    );
+    assert_eq!(unread(), 0);
+    let r = s.public("GET", &poll_path(&sid, "since=0"), Some(&usid), None);
+    assert_eq!(r.body["managerSeenSeq"], second);
+    // Past the last message: capped at it.
+    assert_eq!(seen(Some(&usid), json!(9999)).status, 204);
+    let r = s.admin("GET", &format!("/api/chat/sessions/{sid}/messages"), None);
+    assert_eq!(r.body["visitorSeenSeq"], second);
+    for bad in [json!(-1), json!("two"), json!(null)] {
+        assert_eq!(seen(Some(&usid), bad.clone()).status, 400, "{bad}");
+    }
+    let r = s.public(
+        "POST",
+        &format!("/api/public/chat/sessions/{sid}/seen"),
+        Some("wrong-secret-wrong-secret"),
+        Some(json!({"seq": 1})),
+    );
+    assert_eq!(r.status, 404);
+}
+
+#[test]
+fn the_feed_wakes_on_any_change_in_any_chat() {
+    let s = TestServer::start();
+    let r = s.admin("GET", "/api/chat/feed", None);
+    assert_eq!(r.status, 200);
+    let cursor = r.body["cursor"].as_i64().unwrap();
+    let feed = |cursor: i64| {
+        let url = format!("{}/api/chat/feed?since={cursor}&wait=20", s.url);
+        let auth = format!("Bearer {}", s.token);
+        thread::spawn(move || {
+            let started = Instant::now();
+            let r = crate::common::call(&url, "GET", &[("Authorization", &auth)], None);
+            (started.elapsed(), r)
+        })
+    };
+    // A new chat with its first message.
+    let waiting = feed(cursor);
+    until_parked(&s, 1);
+    let (sid, usid) = s.open_chat("Taras");
+    s.visitor_says(&sid, &usid, "Добрий день");
+    let (took, r) = waiting.join().unwrap();
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let items = r.body["sessions"].as_array().unwrap();
+    assert!(items.iter().any(|i| i["id"] == sid.as_str()), "{r:?}");
+    assert!(items[0].get("userSessionId").is_none_or(Value::is_null));
+    let mut cursor = r.body["cursor"].as_i64().unwrap();
+    // Drain anything already there (the message after the chat).
+    loop {
+        let r = s.admin("GET", &format!("/api/chat/feed?since={cursor}"), None);
+        if r.body["sessions"].as_array().unwrap().is_empty() {
+            break;
+        }
+        cursor = r.body["cursor"].as_i64().unwrap();
+    }
+    // Assign, close: each wakes it.
+    for action in ["assign", "close"] {
+        let waiting = feed(cursor);
+        until_parked(&s, 1);
+        let body = (action == "assign").then(|| json!({"managerId": "alice"}));
+        assert_eq!(
+            s.admin("POST", &format!("/api/chat/sessions/{sid}/{action}"), body)
+                .status,
+            200
+        );
+        let (took, r) = waiting.join().unwrap();
+        assert!(took < Duration::from_secs(2), "{action}: {took:?}");
+        let item = &r.body["sessions"][0];
+        assert_eq!(item["id"], sid.as_str());
+        if action == "close" {
+            assert_eq!(item["status"], "closed");
+        } else {
+            assert_eq!(item["managerId"], "alice");
+        }
+        cursor = r.body["cursor"].as_i64().unwrap();
+    }
+    // Visitor typing shows in the feed too.
+    let (sid2, usid2) = s.open_chat("Olha");
+    s.visitor_says(&sid2, &usid2, "?");
+    let r = s.admin("GET", &format!("/api/chat/feed?since={cursor}"), None);
+    let state = r.body["state"].as_str().unwrap().to_string();
+    cursor = r.body["cursor"].as_i64().unwrap();
+    let waiting = {
+        let url = format!(
+            "{}/api/chat/feed?since={cursor}&wait=20&state={state}",
+            s.url
+        );
+        let auth = format!("Bearer {}", s.token);
+        thread::spawn(move || crate::common::call(&url, "GET", &[("Authorization", &auth)], None))
+    };
+    until_parked(&s, 1);
+    assert_eq!(typing(&s, &sid2, Some(&usid2), true).status, 204);
+    let r = waiting.join().unwrap();
+    assert_eq!(r.body["visitorTyping"], json!([sid2]));
+}
+
+#[test]
+fn two_hundred_parked_long_polls_do_not_slow_ordinary_requests() {
+    let s = TestServer::start_unlimited();
+    let chats: Vec<(String, String)> = (0..200).map(|i| s.open_chat(&format!("v{i}"))).collect();
+    let busy = s.open_chat("busy");
+    let before = time_requests(&s, &busy);
+    let polls: Vec<_> = chats
+        .iter()
+        .map(|(sid, usid)| long_poll(&s, sid, usid, "since=0&wait=30"))
+        .collect();
+    until_parked(&s, 200);
+    let during = time_requests(&s, &busy);
+    assert!(
+        during.as_secs_f64() < before.as_secs_f64() * 3.0 + 0.05,
+        "50 requests took {during:?} with 200 polls waiting, {before:?} without"
+    );
+    drop(s);
+    // Stopping the server answers every waiting poll.
+    for p in polls {
+        let (took, r) = p.join().unwrap();
+        assert_eq!(r.status, 200, "{r:?}");
+        assert!(took < Duration::from_secs(10));
+    }
+}
+
+/// 50 ordinary requests (a send and a poll, 25 times), one after another.
+fn time_requests(s: &TestServer, chat: &(String, String)) -> Duration {
+    let started = Instant::now();
+    for i in 0..25 {
+        s.visitor_says(&chat.0, &chat.1, &format!("m{i}"));
+        let r = s.public("GET", &poll_path(&chat.0, "since=0"), Some(&chat.1), None);
+        assert_eq!(r.status, 200);
+    }
+    started.elapsed()
+}
+
+#[test]
+fn a_fifth_tab_answers_the_oldest_and_the_room_never_refuses() {
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Ann");
+    let seq = s.visitor_says(&sid, &usid, "hi");
+    let q = format!("since={seq}&wait=20");
+    let tabs: Vec<_> = (0..4).map(|_| long_poll(&s, &sid, &usid, &q)).collect();
+    until_parked(&s, 4);
+    let started = Instant::now();
+    let fifth = long_poll(&s, &sid, &usid, &q);
+    // One of the first four answers at once (empty, like a timeout).
+    let mut answered = None;
+    while answered.is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no tab answered"
+        );
+        answered = tabs.iter().position(|t| t.is_finished());
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(s.parked(), 4);
+    s.admin(
+        "POST",
+        &format!("/api/chat/sessions/{sid}/messages"),
+        Some(json!({"messageText": "hello all"})),
+    );
+    for t in tabs.into_iter().chain([fifth]) {
+        let (_, r) = t.join().unwrap();
+        assert_eq!(r.status, 200);
+    }
+}
