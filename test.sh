@@ -17,6 +17,9 @@ cargo clippy --all-targets --quiet -- -D warnings
 step "Rust tests (unit, HTTP API, CLI, Telegram fake)"
 cargo test --quiet 2>&1 | tee -a "$LOG"
 
+step "the vendored tiny_http's own tests (vendor/tiny_http/PATCHED.md)"
+cargo test --quiet -p tiny_http 2>&1 | tee -a "$LOG"
+
 step "browser tests (headless Chromium)"
 if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then

@@ -1,7 +1,8 @@
 //! `shopchat inbox`: an interactive loop over the open chats. Pick one
 //! (awaiting a reply first, then the newest), read it, reply, close, assign,
-//! go back. The list and the chat are read again each time they are shown,
-//! so new messages appear without restarting.
+//! go back. The list updates by itself when anything is committed (by the
+//! server, Telegram or another terminal); the chat is read again each time
+//! it is shown.
 
 use std::io::IsTerminal;
 
@@ -11,6 +12,7 @@ use dialoguer::{theme::ColorfulTheme, Select};
 use rusqlite::Connection;
 use unicode_width::UnicodeWidthStr;
 
+use super::picker;
 use super::reply;
 use super::term::{self, Ui};
 use crate::chat;
@@ -20,6 +22,8 @@ use crate::store::{sessions, Sender, SessionSummary, Status};
 
 /// How many chats of each kind (awaiting, others) the list offers.
 const LIST_LIMIT: u32 = 50;
+const REFRESH: &str = "refresh";
+const QUIT: &str = "quit";
 
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
     let mut conn = term::open(cli)?;
@@ -32,41 +36,56 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     let theme = ColorfulTheme::default();
     let mut notice: Option<String> = None;
     loop {
-        let ui = ui_for_stderr();
-        let chats = open_chats(&conn)?;
-        let waiting = chats.iter().filter(|c| c.awaiting_reply).count();
-        term_err.clear_screen()?;
-        term_err.write_line(&format!(
-            "{} — {} as {}: {} open chat{}, {} awaiting a reply",
-            style("shopchat inbox").bold(),
-            cli.db.display(),
-            style(&me.id).green(),
-            chats.len(),
-            if chats.len() == 1 { "" } else { "s" },
-            style(waiting).yellow().bold(),
-        ))?;
-        if let Some(n) = notice.take() {
-            term_err.write_line(&n)?;
-        }
-        let now = chrono::Utc::now();
-        let mut items: Vec<String> = chats.iter().map(|c| list_label(c, now, ui.width)).collect();
-        let refresh = items.len();
-        items.push("↻ refresh".into());
-        let quit = items.len();
-        items.push("quit".into());
-        let rows = term_err.size().0 as usize;
-        let pick = Select::with_theme(&theme)
-            .with_prompt("Pick a chat (↑↓, Enter; Esc quits)")
-            .items(&items)
-            .default(0)
-            .max_length(rows.saturating_sub(4).max(5))
-            .report(false)
-            .interact_opt()?;
-        match pick {
-            None => break,
-            Some(i) if i == quit => break,
-            Some(i) if i == refresh => continue,
-            Some(i) => notice = chat_loop(&mut conn, &me, &chats[i].session.id, &term_err, &theme)?,
+        // The list follows the database by itself: a commit by anyone (the
+        // server, Telegram, another terminal) redraws it.
+        let version = std::cell::Cell::new(crate::db::data_version(&conn)?);
+        let shown_notice = notice.take();
+        let picked = picker::pick(
+            || {
+                let ui = ui_for_stderr();
+                let chats = open_chats(&conn)?;
+                let waiting = chats.iter().filter(|c| c.awaiting_reply).count();
+                let mut header = vec![format!(
+                    "{} — {} as {}: {} open chat{}, {} awaiting a reply",
+                    style("shopchat inbox").bold(),
+                    cli.db.display(),
+                    style(&me.id).green(),
+                    chats.len(),
+                    if chats.len() == 1 { "" } else { "s" },
+                    style(waiting).yellow().bold(),
+                )];
+                header.extend(shown_notice.clone());
+                let now = chrono::Utc::now();
+                let mut items: Vec<String> =
+                    chats.iter().map(|c| list_label(c, now, ui.width)).collect();
+                let mut keys: Vec<String> = chats.iter().map(|c| c.session.id.clone()).collect();
+                items.push("↻ refresh".into());
+                keys.push(REFRESH.into());
+                items.push("quit".into());
+                keys.push(QUIT.into());
+                Ok(picker::Screen {
+                    header,
+                    prompt: "Pick a chat (↑↓, Enter; Esc quits; the list updates by itself)".into(),
+                    items,
+                    keys,
+                })
+            },
+            || match crate::db::data_version(&conn) {
+                Ok(v) if v != version.get() => {
+                    version.set(v);
+                    true
+                }
+                _ => false,
+            },
+        )?;
+        let Some((i, screen)) = picked else { break };
+        match screen.keys[i].as_str() {
+            QUIT => break,
+            REFRESH => continue,
+            id => {
+                term_err.clear_screen()?;
+                notice = chat_loop(&mut conn, &me, id, &term_err, &theme)?;
+            }
         }
     }
     term_err.write_line("Bye.")?;

@@ -10,6 +10,7 @@ mod demo_data;
 mod inbox;
 mod keys;
 mod managers;
+mod picker;
 mod reply;
 mod serve;
 mod sessions;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Local;
@@ -15,8 +15,8 @@ use crate::chat;
 use crate::cli::{Cli, WatchArgs};
 use crate::store::{messages, sessions, Message, Sender};
 
-/// How often the database is asked for new messages.
-const POLL: Duration = Duration::from_millis(500);
+/// How often `PRAGMA data_version` is asked whether anything was committed.
+const LOOK: Duration = Duration::from_millis(20);
 /// Messages read per query; more are read at once when there are more.
 const BATCH: u32 = 500;
 
@@ -68,9 +68,12 @@ pub fn run(cli: &Cli, args: &WatchArgs) -> anyhow::Result<()> {
         if full {
             continue;
         }
-        let until = Instant::now() + POLL;
-        while Instant::now() < until && !stop.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(50));
+        // Wait for the next commit by anyone: PRAGMA data_version moves
+        // when another connection commits (a read of shared memory, no
+        // query), so a message prints within LOOK of its commit.
+        let version = crate::db::data_version(&conn)?;
+        while !stop.load(Ordering::SeqCst) && crate::db::data_version(&conn)? == version {
+            std::thread::sleep(LOOK);
         }
     }
     Ok(())

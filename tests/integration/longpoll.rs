@@ -425,3 +425,44 @@ fn a_fifth_tab_answers_the_oldest_and_the_room_never_refuses() {
         assert_eq!(r.status, 200);
     }
 }
+
+#[test]
+fn watch_prints_a_message_moments_after_its_commit() {
+    use std::io::BufRead;
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Ann");
+    let mut cmd = std::process::Command::new(crate::clikit::BIN);
+    cmd.arg("--db")
+        .arg(&s.db)
+        .args(["watch"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    crate::clikit::clean_env(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
+    // It says when it is watching (on stderr), then prints lines.
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(first.starts_with("Watching"), "{first}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send((Instant::now(), line));
+        }
+    });
+    let mut worst = Duration::ZERO;
+    for i in 0..5 {
+        let text = format!("message {i}");
+        s.visitor_says(&sid, &usid, &text);
+        let committed = Instant::now();
+        let (at, line) = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("watch printed it");
+        assert!(line.contains(&text), "{line}");
+        worst = worst.max(at.saturating_duration_since(committed));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(worst < Duration::from_millis(200), "slowest line {worst:?}");
+}
