@@ -99,7 +99,7 @@ impl Live {
     /// `serve` on an existing database.
     pub fn on(db: &Path, key: &str, opts: Opts) -> Live {
         let mut cmd = match opts.nofile {
-            None => Command::new(BIN),
+            None => crate::clikit::shopchat(),
             Some(n) => {
                 let mut c = Command::new("sh");
                 c.arg("-c")

@@ -12,25 +12,10 @@ use std::time::Duration;
 use crate::telegram_fake::{eventually, message, stays, FakeTelegram, Mode, TestPki, TOKEN};
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_shopchat");
-
+/// `shopchat --db DB` with a clean environment (no SSL_CERT_FILE either).
 fn shopchat(db: &Path) -> Command {
-    let mut c = Command::new(BIN);
+    let mut c = crate::clikit::shopchat();
     c.arg("--db").arg(db);
-    for v in [
-        "TELEGRAM_BOT_TOKEN",
-        "TELEGRAM_CHAT_ID",
-        "TELEGRAM_API_BASE",
-        "TELEGRAM_WEBHOOK_SECRET",
-        "TELEGRAM_TOPICS",
-        "CHAT_API_KEYS",
-        "CHAT_PUBLIC_URL",
-        "CHAT_BIND",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-    ] {
-        c.env_remove(v);
-    }
     c
 }
 
