@@ -7,7 +7,7 @@ use rusqlite::{Connection, Transaction};
 use crate::error::{Error, Result};
 use crate::shop::Shop;
 use crate::store::messages::{NewMessage, Since};
-use crate::store::{self, managers, messages, sessions, Message, Session};
+use crate::store::{self, managers, messages, sessions, Message, Sender, Session, Status};
 use crate::time;
 
 pub const MAX_TEXT_CHARS: usize = 4000;
@@ -302,7 +302,7 @@ pub fn open_session(
             user_name: contact.name.clone().or(name),
             user_phone: contact.phone.clone().or(phone),
             user_email: contact.email.clone().or(email),
-            status: store::STATUS_ACTIVE.into(),
+            status: Status::Active,
             manager_id: None,
             user_session_id: Some(usid),
             created_at: now.clone(),
@@ -434,8 +434,8 @@ fn insert_message(
 ) -> Result<Message> {
     let first = sessions::message_count(tx, &session.id)? == 0;
     let (sender, manager_id) = match author {
-        Author::Visitor => (store::SENDER_USER, None),
-        Author::Manager(id) => (store::SENDER_MANAGER, Some(id)),
+        Author::Visitor => (Sender::User, None),
+        Author::Manager(id) => (Sender::Manager, Some(id)),
     };
     let id = uuid::Uuid::new_v4().to_string();
     let now = time::now();
@@ -484,7 +484,7 @@ fn auto_reply(tx: &Transaction, session_id: &str, shop: &Shop) -> Result<Message
         &NewMessage {
             id: &id,
             session_id,
-            sender: store::SENDER_MANAGER,
+            sender: Sender::Manager,
             text: &shop.away_reply,
             manager_id: None,
             client_message_id: None,
@@ -535,7 +535,7 @@ pub fn reopen(conn: &mut Connection, session_id: &str) -> Result<Session> {
                 )));
             }
         }
-        sessions::set_status(tx, session_id, store::STATUS_ACTIVE, &time::now())?;
+        sessions::set_status(tx, session_id, Status::Active, &time::now())?;
         sessions::get(tx, session_id)?.ok_or_else(Error::session_not_found)
     })
 }
@@ -547,7 +547,7 @@ pub fn close(conn: &mut Connection, session_id: &str) -> Result<Session> {
         if !s.is_active() {
             return Ok(s);
         }
-        sessions::set_status(tx, session_id, store::STATUS_CLOSED, &time::now())?;
+        sessions::set_status(tx, session_id, Status::Closed, &time::now())?;
         sessions::get(tx, session_id)?.ok_or_else(Error::session_not_found)
     })
 }
@@ -638,7 +638,7 @@ pub struct Poll {
     /// The seq of the last message returned, or `since` unchanged.
     pub cursor: serde_json::Value,
     pub has_more: bool,
-    pub session_status: String,
+    pub session_status: Status,
     /// The chat has had the away auto-reply: nobody could answer, so the
     /// widget asks for an email.
     pub away: bool,
@@ -657,7 +657,7 @@ pub fn poll(conn: &Connection, session: &Session, since: &Since, limit: u32) -> 
         messages: msgs,
         cursor,
         has_more,
-        session_status: session.status.clone(),
+        session_status: session.status,
         away: session.away_at.is_some(),
     })
 }
@@ -669,7 +669,7 @@ mod tests {
     #[test]
     fn prefixes_find_one_many_or_no_session() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::init(&dir.path().join("chat.db")).unwrap();
+        let mut conn = crate::db::init(&dir.path().join("chat.db")).unwrap();
         let at = "2026-01-01T00:00:00.000Z".to_string();
         for id in [
             "abcd0000-0000-4000-8000-000000000001",
@@ -680,7 +680,7 @@ mod tests {
                 id: id.into(),
                 user_name: None,
                 user_phone: None,
-                status: store::STATUS_ACTIVE.into(),
+                status: Status::Active,
                 manager_id: None,
                 user_session_id: None,
                 created_at: at.clone(),
@@ -688,7 +688,7 @@ mod tests {
                 user_email: None,
                 away_at: None,
             };
-            sessions::insert(&conn, &s).unwrap();
+            store::write(&mut conn, |tx| sessions::insert(tx, &s)).unwrap();
         }
         let one = "ef010000-0000-4000-8000-000000000003".to_string();
         assert_eq!(

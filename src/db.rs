@@ -38,10 +38,7 @@ pub fn init(path: &Path) -> Result<Connection> {
 /// pending migrations. Errors when the file does not exist.
 pub fn open_existing(path: &Path) -> Result<Connection> {
     if !path.exists() {
-        return Err(Error::NotFound(format!(
-            "no database at {}; run `shopchat create-tables` or `shopchat serve` first, or pass --db",
-            path.display()
-        )));
+        return Err(Error::NoDatabase(path.to_path_buf()));
     }
     let mut conn = open_with(path, false)?;
     MIGRATIONS.to_latest(&mut conn)?;

@@ -90,7 +90,13 @@ impl std::fmt::Debug for Config {
 impl Config {
     /// `None` when no SMTP host is set (email off). `public_url` is the
     /// fallback for the shop's page (the demo page shows the widget).
-    pub fn from_args(a: &EmailArgs, public_url: Option<&str>) -> Result<Option<Config>> {
+    /// `ca_file` is SSL_CERT_FILE (`--telegram-ca-file`): one trust store
+    /// for every TLS client.
+    pub fn from_args(
+        a: &EmailArgs,
+        public_url: Option<&str>,
+        ca_file: Option<PathBuf>,
+    ) -> Result<Option<Config>> {
         let Some(host) = a
             .smtp_host
             .as_deref()
@@ -152,7 +158,7 @@ impl Config {
             after: Duration::from_secs(a.email_after),
             shop_name,
             shop_url,
-            ca_file: crate::telegram::tls::ca_file_from_env(),
+            ca_file,
             tuning: Tuning::default(),
         };
         // A bad trust store stops serve now, not at the first email.

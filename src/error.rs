@@ -1,5 +1,7 @@
 //! The service's one error type, with its HTTP status and stable code.
 
+use std::path::PathBuf;
+
 /// Every error the service can answer with. The HTTP layer turns it into
 /// `{"error": {"code", "message"}}` in one place (`http::reply`).
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,10 @@ pub enum Error {
     Db(#[source] rusqlite::Error),
     #[error("database migration failed")]
     Migration(#[from] rusqlite_migration::Error),
+    /// The database file is not there: only `serve` and `create-tables`
+    /// create one.
+    #[error("no database at {}; run `shopchat create-tables` or `shopchat serve` first, or pass --db", .0.display())]
+    NoDatabase(PathBuf),
     #[error("{0}")]
     Internal(String),
 }
@@ -68,7 +74,7 @@ impl Error {
             Error::TooManyRequests { .. } => 429,
             Error::Busy => 503,
             Error::StorageFull => 507,
-            Error::Db(_) | Error::Migration(_) | Error::Internal(_) => 500,
+            Error::Db(_) | Error::Migration(_) | Error::NoDatabase(_) | Error::Internal(_) => 500,
         }
     }
 
@@ -86,7 +92,9 @@ impl Error {
             Error::TooManyRequests { .. } => "too_many_requests",
             Error::Busy => "busy",
             Error::StorageFull => "storage_full",
-            Error::Db(_) | Error::Migration(_) | Error::Internal(_) => "internal",
+            Error::Db(_) | Error::Migration(_) | Error::NoDatabase(_) | Error::Internal(_) => {
+                "internal"
+            }
         }
     }
 

@@ -7,6 +7,7 @@
 //!
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod accounts;
 pub mod chat;
 pub mod cli;
 pub mod commands;

@@ -15,7 +15,7 @@ pub fn run(cli: &Cli, args: &CloseArgs) -> anyhow::Result<()> {
         Ok(s) => s,
         Err(Error::Conflict(why)) => anyhow::bail!(
             "chat {} ({}) cannot be reopened: {why}",
-            term::short(&before.id),
+            chat::short_id(&before.id),
             term::visitor_label(&before)
         ),
         Err(e) => return Err(term::chat_error(e, &before)),
@@ -27,12 +27,12 @@ pub fn run(cli: &Cli, args: &CloseArgs) -> anyhow::Result<()> {
     if before.is_active() {
         term::say(format!(
             "Chat {} ({who}) is already open; nothing changed.",
-            term::short(&after.id)
+            chat::short_id(&after.id)
         ))
     } else {
         term::say(format!(
             "Reopened chat {} ({who}); the visitor can write in it again.",
-            term::short(&after.id)
+            chat::short_id(&after.id)
         ))
     }
 }

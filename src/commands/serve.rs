@@ -1,4 +1,4 @@
-//! `shopchat serve`: checks the configuration, prepares the database, makes
+//! `shopchat serve`: checks every setting, prepares the database, makes
 //! the first manager and key when there are none, and runs the server until
 //! SIGINT or SIGTERM.
 
@@ -17,24 +17,29 @@ use crate::telegram;
 
 pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::from_args(cli.db.clone(), args)?;
-    let tg = telegram::Config::from_env(config.public_url.clone())
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .map(Arc::new);
-    let mail = crate::email::Config::from_args(&args.email, config.public_url.as_deref())
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .map(Arc::new);
-    let conn = crate::db::init(&config.db)
+    let tg = config.telegram.clone().map(Arc::new);
+    let mail = crate::email::Config::from_args(
+        &args.email,
+        config.public_url.as_deref(),
+        args.telegram
+            .ca_file
+            .as_deref()
+            .map(std::path::PathBuf::from),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?
+    .map(Arc::new);
+    let mut conn = crate::db::init(&config.db)
         .with_context(|| format!("could not open the database {}", config.db.display()))?;
 
     let mut notes = Vec::new();
     if managers::count(&conn)? == 0 {
-        let token = super::managers::create(&conn, "admin", Some("Admin"), None)?;
+        let token = crate::accounts::add_manager(&mut conn, "admin", Some("Admin"), None)?;
         notes.push(format!(
             "  manager 'admin' created; token (shown once, keep it secret): {token}"
         ));
     }
     if config.env_api_keys.is_empty() && keys::active_count(&conn)? == 0 {
-        let key = super::keys::create(&conn, "default")?;
+        let key = crate::accounts::add_key(&mut conn, "default")?;
         notes.push(format!(
             "  widget API key 'default' created (shown once): {key}"
         ));
@@ -52,11 +57,11 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         shared.notify = Arc::new(telegram::OutboxNotify::new(tg));
         shared.telegram = Some(tg.clone());
     }
-    let server = Server::start(shared).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let server = Server::start(shared)?;
     let tg_service = match &tg {
         Some(tg) => Some(
             telegram::Service::start(tg.clone(), config.db.clone())
-                .map_err(|e| anyhow::anyhow!("{e}"))?,
+                .context("could not start Telegram")?,
         ),
         None => None,
     };
@@ -78,6 +83,12 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     )?;
     for n in &notes {
         writeln!(out, "{n}")?;
+    }
+    if config.trust_proxy {
+        writeln!(
+            out,
+            "  behind a proxy: client addresses come from X-Forwarded-For"
+        )?;
     }
     match &tg {
         Some(tg) => writeln!(

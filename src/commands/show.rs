@@ -5,6 +5,7 @@ use std::io::Write;
 use serde_json::json;
 
 use super::term::{self, Ui};
+use crate::chat;
 use crate::cli::{Cli, ShowArgs};
 use crate::store::{messages, sessions};
 
@@ -57,7 +58,7 @@ pub fn run(cli: &Cli, args: &ShowArgs) -> anyhow::Result<()> {
             writeln!(
                 out,
                 "  {}  {}  {:<8}  {last}",
-                term::short(&o.session.id),
+                chat::short_id(&o.session.id),
                 term::local_time(&o.session.created_at),
                 o.session.status
             )?;
@@ -67,13 +68,13 @@ pub fn run(cli: &Cli, args: &ShowArgs) -> anyhow::Result<()> {
         writeln!(
             out,
             "\nReply: shopchat reply {} \"...\"",
-            term::short(&session.id)
+            chat::short_id(&session.id)
         )?;
     } else {
         writeln!(
             out,
             "\nReopen: shopchat reopen {}",
-            term::short(&session.id)
+            chat::short_id(&session.id)
         )?;
     }
     Ok(())

@@ -14,12 +14,8 @@ use crate::chat::{self, IdMatch};
 use crate::cli::Cli;
 use crate::error::Error;
 use crate::store::managers::{self, Manager};
-use crate::store::{self, sessions, Message, Session, SessionSummary};
+use crate::store::{sessions, Message, Sender, Session, SessionSummary};
 
-/// The fewest characters of a session id the terminal accepts.
-pub const MIN_PREFIX: usize = chat::MIN_ID_PREFIX;
-/// How many characters of an id the tables show.
-pub const SHORT_ID: usize = chat::SHORT_ID_LEN;
 /// Width when it cannot be known (not a terminal, no COLUMNS).
 const DEFAULT_WIDTH: usize = 120;
 
@@ -105,7 +101,7 @@ pub fn open(cli: &Cli) -> anyhow::Result<Connection> {
 fn open_db(cli: &Cli) -> anyhow::Result<Connection> {
     match crate::db::open_existing(&cli.db) {
         Ok(c) => Ok(c),
-        Err(e @ Error::NotFound(_)) => Err(e.into()),
+        Err(e @ Error::NoDatabase(_)) => Err(e.into()),
         Err(Error::Busy) => bail!(
             "the database {} is busy (locked by another program); try again",
             cli.db.display()
@@ -171,11 +167,6 @@ impl Ui {
         }
         t
     }
-}
-
-/// The first characters of an id, as the tables show it.
-pub fn short(id: &str) -> &str {
-    chat::short_id(id)
 }
 
 /// Who the visitor is, for humans: name, else phone, else "visitor".
@@ -245,13 +236,14 @@ pub fn resolve_session(conn: &Connection, input: &str) -> anyhow::Result<Session
     let typed = input.trim();
     match chat::find_by_prefix(conn, typed, 11)? {
         IdMatch::TooShort => bail!(
-            "'{typed}' is too short for a chat id; give at least {MIN_PREFIX} characters (see `shopchat sessions`)"
+            "'{typed}' is too short for a chat id; give at least {} characters (see `shopchat sessions`)",
+            chat::MIN_ID_PREFIX
         ),
         IdMatch::Malformed | IdMatch::None => {
             bail!("no chat has an id starting with '{typed}'; `shopchat sessions` lists them")
         }
         IdMatch::One(id) => sessions::get(conn, &id)?
-            .ok_or_else(|| anyhow!("chat {} was just deleted", short(&id))),
+            .ok_or_else(|| anyhow!("chat {} was just deleted", chat::short_id(&id))),
         IdMatch::Many(ids) => {
             let mut listed = Vec::new();
             for id in ids.iter().take(10) {
@@ -311,11 +303,11 @@ pub fn chat_error(e: Error, s: &Session) -> anyhow::Error {
     match e {
         Error::SessionClosed => anyhow!(
             "chat {} ({}) is {}, so it takes no new messages; the visitor can start a new chat from the widget",
-            short(&s.id),
+            chat::short_id(&s.id),
             visitor_label(s),
             s.status
         ),
-        Error::NotFound(_) => anyhow!("chat {} no longer exists", short(&s.id)),
+        Error::NotFound(_) => anyhow!("chat {} no longer exists", chat::short_id(&s.id)),
         e => e.into(),
     }
 }
@@ -342,7 +334,7 @@ fn status_cell(item: &SessionSummary) -> Cell {
     } else if s.is_active() {
         Cell::new("active").fg(Color::Green)
     } else {
-        Cell::new(&s.status).fg(Color::DarkGrey)
+        Cell::new(s.status).fg(Color::DarkGrey)
     }
 }
 
@@ -351,7 +343,7 @@ fn status_cell(item: &SessionSummary) -> Cell {
 fn last_text(item: &SessionSummary) -> String {
     match &item.last_message {
         None => String::new(),
-        Some(m) if m.sender == store::SENDER_MANAGER => format!(
+        Some(m) if m.sender == Sender::Manager => format!(
             "{}: {}",
             m.manager_id.as_deref().unwrap_or("manager"),
             one_line(&m.message_text)
@@ -439,7 +431,7 @@ fn render_sessions(
     for item in items {
         let s = &item.session;
         t.add_row(cols.iter().map(|c| match c {
-            Col::Id => Cell::new(short(&s.id)).fg(Color::Cyan),
+            Col::Id => Cell::new(chat::short_id(&s.id)).fg(Color::Cyan),
             Col::Name => Cell::new(cut(s.user_name.as_deref().unwrap_or("—"), name_w)),
             Col::Phone => Cell::new(cut(s.user_phone.as_deref().unwrap_or(""), 18)),
             Col::Status => status_cell(item),
@@ -491,7 +483,7 @@ pub fn transcript(s: &Session, msgs: &[Message], ui: &Ui) -> String {
     let who_of = |m: &Message| -> String {
         if m.auto {
             "auto-reply".into()
-        } else if m.sender == store::SENDER_MANAGER {
+        } else if m.sender == Sender::Manager {
             m.manager_id.clone().unwrap_or_else(|| "manager".into())
         } else {
             visitor.clone()
@@ -521,7 +513,7 @@ pub fn transcript(s: &Session, msgs: &[Message], ui: &Ui) -> String {
         }
         let who = cut(&who_of(m), 20);
         let pad = " ".repeat(who_w - who.width());
-        let who = if m.sender == store::SENDER_MANAGER {
+        let who = if m.sender == Sender::Manager {
             console::style(who).green().to_string()
         } else {
             console::style(who).yellow().bold().to_string()

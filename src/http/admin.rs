@@ -9,7 +9,7 @@ use super::{Ctx, Reply, Request};
 use crate::chat::{self, Author};
 use crate::error::{Error, Result};
 use crate::shop::Shop;
-use crate::store::{managers, messages, sessions, stats, Session, SessionSummary};
+use crate::store::{managers, messages, sessions, stats, Session, SessionSummary, Status};
 
 pub const DEFAULT_LIST_LIMIT: u32 = 50;
 pub const MAX_LIST_LIMIT: u32 = 200;
@@ -27,12 +27,11 @@ pub fn list(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     require_manager(req, ctx)?;
     let status = match req.query("status").map(str::trim) {
         None | Some("") | Some("all") => None,
-        Some(s @ ("active" | "closed" | "archived")) => Some(s.to_string()),
-        Some(other) => {
-            return Err(Error::bad_request(format!(
-                "status must be active, closed, archived or all, not '{other}'"
-            )))
-        }
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            Error::bad_request(format!(
+                "status must be active, closed, archived or all, not '{s}'"
+            ))
+        })?),
     };
     let search = req.query("search").map(str::trim).filter(|s| !s.is_empty());
     if search.is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS) {

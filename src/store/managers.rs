@@ -1,6 +1,6 @@
 //! managers: the people who answer, each with a hashed bearer token.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -45,8 +45,8 @@ fn from_row(row: &Row) -> rusqlite::Result<Manager> {
     })
 }
 
-pub fn insert(conn: &Connection, m: &Manager, token_hash: &str) -> Result<()> {
-    conn.execute(
+pub fn insert(tx: &Transaction, m: &Manager, token_hash: &str) -> Result<()> {
+    tx.execute(
         "INSERT INTO managers (id, display_name, token_hash, telegram_user_id, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
@@ -103,15 +103,15 @@ pub fn by_telegram_id(conn: &Connection, telegram_user_id: i64) -> Result<Option
     Ok(stmt.query_row([telegram_user_id], from_row).optional()?)
 }
 
-pub fn set_token_hash(conn: &Connection, id: &str, token_hash: &str) -> Result<bool> {
-    Ok(conn.execute(
+pub fn set_token_hash(tx: &Transaction, id: &str, token_hash: &str) -> Result<bool> {
+    Ok(tx.execute(
         "UPDATE managers SET token_hash = ?2 WHERE id = ?1 AND deactivated_at IS NULL",
         params![id, token_hash],
     )? == 1)
 }
 
-pub fn set_telegram_id(conn: &Connection, id: &str, telegram_user_id: Option<i64>) -> Result<bool> {
-    Ok(conn.execute(
+pub fn set_telegram_id(tx: &Transaction, id: &str, telegram_user_id: Option<i64>) -> Result<bool> {
+    Ok(tx.execute(
         "UPDATE managers SET telegram_user_id = ?2 WHERE id = ?1 AND deactivated_at IS NULL",
         params![id, telegram_user_id],
     )? == 1)
@@ -132,25 +132,25 @@ pub enum Removed {
 /// their name stays on what they wrote: the token stops working, the
 /// Telegram link goes, their open chats become unassigned. Call inside a
 /// write transaction.
-pub fn remove(conn: &Connection, id: &str, now: &str) -> Result<Removed> {
-    let Some(m) = get(conn, id)? else {
+pub fn remove(tx: &Transaction, id: &str, now: &str) -> Result<Removed> {
+    let Some(m) = get(tx, id)? else {
         return Ok(Removed::NotFound);
     };
     if !m.is_active() {
         return Ok(Removed::NotFound);
     }
-    let wrote: bool = conn.query_row(
+    let wrote: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM chat_messages WHERE manager_id = ?1)",
         [id],
         |r| r.get(0),
     )?;
-    super::sessions::unassign_active(conn, id)?;
+    super::sessions::unassign_active(tx, id)?;
     if !wrote {
-        conn.execute("DELETE FROM managers WHERE id = ?1", [id])?;
+        tx.execute("DELETE FROM managers WHERE id = ?1", [id])?;
         return Ok(Removed::Deleted);
     }
     // token_hash is NOT NULL UNIQUE: a value no token hashes to.
-    conn.execute(
+    tx.execute(
         "UPDATE managers SET deactivated_at = ?2, telegram_user_id = NULL,
              token_hash = 'deactivated:' || id
          WHERE id = ?1",
@@ -161,12 +161,12 @@ pub fn remove(conn: &Connection, id: &str, now: &str) -> Result<Removed> {
 
 /// Brings a deactivated manager back with a new token.
 pub fn reactivate(
-    conn: &Connection,
+    tx: &Transaction,
     id: &str,
     display_name: &str,
     token_hash: &str,
 ) -> Result<bool> {
-    Ok(conn.execute(
+    Ok(tx.execute(
         "UPDATE managers SET deactivated_at = NULL, display_name = ?2, token_hash = ?3
          WHERE id = ?1 AND deactivated_at IS NOT NULL",
         params![id, display_name, token_hash],

@@ -1,9 +1,9 @@
 //! chat_messages: insert (keeping the session's counters), and reads by
 //! `seq`, the polling cursor.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-use super::Message;
+use super::{Message, Sender};
 use crate::error::Result;
 
 const COLS: &str = "id, seq, session_id, sender, message_text, manager_id, created_at, auto";
@@ -25,7 +25,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Message> {
 pub struct NewMessage<'a> {
     pub id: &'a str,
     pub session_id: &'a str,
-    pub sender: &'a str,
+    pub sender: Sender,
     pub text: &'a str,
     pub manager_id: Option<&'a str>,
     pub client_message_id: Option<&'a str>,
@@ -39,8 +39,8 @@ pub struct NewMessage<'a> {
 /// message). Call inside a write transaction: the seq assigned here is
 /// then also commit order. An auto-reply bumps the count and the change
 /// stamp only: the chat's last message stays the visitor's.
-pub fn insert(conn: &Connection, m: &NewMessage) -> Result<Message> {
-    let mut stmt = conn.prepare_cached(
+pub fn insert(tx: &Transaction, m: &NewMessage) -> Result<Message> {
+    let mut stmt = tx.prepare_cached(
         "INSERT INTO chat_messages (id, session_id, sender, message_text, manager_id,
              client_message_id, created_at, auto)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -55,9 +55,9 @@ pub fn insert(conn: &Connection, m: &NewMessage) -> Result<Message> {
         m.created_at,
         m.auto
     ])?;
-    let seq = conn.last_insert_rowid();
+    let seq = tx.last_insert_rowid();
     if m.auto {
-        conn.prepare_cached(
+        tx.prepare_cached(
             "UPDATE chat_sessions
              SET message_count = message_count + 1, auto_replied_at = ?2,
                  change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
@@ -65,7 +65,7 @@ pub fn insert(conn: &Connection, m: &NewMessage) -> Result<Message> {
         )?
         .execute(params![m.session_id, m.created_at])?;
     } else {
-        conn.prepare_cached(
+        tx.prepare_cached(
             "UPDATE chat_sessions
              SET updated_at = ?2, message_count = message_count + 1, last_seq = ?3, last_sender = ?4,
                  change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
@@ -77,7 +77,7 @@ pub fn insert(conn: &Connection, m: &NewMessage) -> Result<Message> {
         id: m.id.to_string(),
         seq,
         session_id: m.session_id.to_string(),
-        sender: m.sender.to_string(),
+        sender: m.sender,
         message_text: m.text.to_string(),
         manager_id: m.manager_id.map(str::to_string),
         created_at: m.created_at.to_string(),

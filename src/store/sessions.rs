@@ -1,8 +1,8 @@
 //! chat_sessions: create, read, list, status and assignment.
 
-use rusqlite::{named_params, params, Connection, OptionalExtension, Row};
+use rusqlite::{named_params, params, Connection, OptionalExtension, Row, Transaction};
 
-use super::{Message, Session, SessionSummary};
+use super::{Message, Sender, Session, SessionSummary, Status};
 use crate::error::Result;
 
 const COLS: &str = "id, user_name, user_phone, status, manager_id, user_session_id, created_at,
@@ -82,8 +82,8 @@ pub fn visitor_contact(
 }
 
 /// Inserts a new active session.
-pub fn insert(conn: &Connection, s: &Session) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
+pub fn insert(tx: &Transaction, s: &Session) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
         "INSERT INTO chat_sessions (id, user_name, user_phone, name_folded, phone_digits, status,
              manager_id, user_session_id, created_at, updated_at, user_email, change_seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
@@ -116,7 +116,7 @@ pub fn message_count(conn: &Connection, id: &str) -> Result<i64> {
 
 /// Fills in the visitor's name, phone and email where given.
 pub fn update_contact(
-    conn: &Connection,
+    tx: &Transaction,
     id: &str,
     name: Option<&str>,
     phone: Option<&str>,
@@ -124,21 +124,21 @@ pub fn update_contact(
     now: &str,
 ) -> Result<()> {
     if let Some(email) = email {
-        conn.execute(
+        tx.execute(
             "UPDATE chat_sessions SET user_email = ?2, updated_at = ?3, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
              WHERE id = ?1",
             params![id, email, now],
         )?;
     }
     if let Some(name) = name {
-        conn.execute(
+        tx.execute(
             "UPDATE chat_sessions SET user_name = ?2, name_folded = ?3, updated_at = ?4, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
              WHERE id = ?1",
             params![id, name, fold_name(Some(name)), now],
         )?;
     }
     if let Some(phone) = phone {
-        conn.execute(
+        tx.execute(
             "UPDATE chat_sessions SET user_phone = ?2, phone_digits = ?3, updated_at = ?4, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
              WHERE id = ?1",
             params![id, phone, digits(Some(phone)), now],
@@ -147,8 +147,8 @@ pub fn update_contact(
     Ok(())
 }
 
-pub fn set_status(conn: &Connection, id: &str, status: &str, now: &str) -> Result<()> {
-    conn.execute(
+pub fn set_status(tx: &Transaction, id: &str, status: Status, now: &str) -> Result<()> {
+    tx.execute(
         "UPDATE chat_sessions SET status = ?2, updated_at = ?3, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
          WHERE id = ?1",
         params![id, status, now],
@@ -156,8 +156,8 @@ pub fn set_status(conn: &Connection, id: &str, status: &str, now: &str) -> Resul
     Ok(())
 }
 
-pub fn set_manager(conn: &Connection, id: &str, manager_id: Option<&str>, now: &str) -> Result<()> {
-    conn.execute(
+pub fn set_manager(tx: &Transaction, id: &str, manager_id: Option<&str>, now: &str) -> Result<()> {
+    tx.execute(
         "UPDATE chat_sessions SET manager_id = ?2, updated_at = ?3, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
          WHERE id = ?1",
         params![id, manager_id, now],
@@ -168,10 +168,10 @@ pub fn set_manager(conn: &Connection, id: &str, manager_id: Option<&str>, now: &
 /// Closed sessions whose last activity is before `cutoff` become archived.
 /// Returns how many. `updated_at` stays the last activity: archiving is
 /// housekeeping, and must not put last month's chats on top of every list.
-pub fn archive_closed_before(conn: &Connection, cutoff: &str) -> Result<usize> {
+pub fn archive_closed_before(tx: &Transaction, cutoff: &str) -> Result<usize> {
     // Distinct change stamps above every earlier one (rowids are distinct).
-    let top = max_change(conn)?;
-    Ok(conn.execute(
+    let top = max_change(tx)?;
+    Ok(tx.execute(
         "UPDATE chat_sessions SET status = 'archived', change_seq = ?2 + rowid
          WHERE status = 'closed' AND updated_at < ?1",
         params![cutoff, top],
@@ -253,7 +253,7 @@ pub fn seen(conn: &Connection, id: &str) -> Result<(i64, i64)> {
 
 /// Records that `side` has seen the chat up to `seq` (capped at its last
 /// message). Never moves backwards; returns whether it moved.
-pub fn mark_seen(conn: &Connection, id: &str, side: Side, seq: i64) -> Result<bool> {
+pub fn mark_seen(tx: &Transaction, id: &str, side: Side, seq: i64) -> Result<bool> {
     let sql = match side {
         Side::Visitor => {
             "UPDATE chat_sessions SET visitor_seen_seq = min(?2, coalesce(last_seq, 0)),
@@ -266,7 +266,7 @@ pub fn mark_seen(conn: &Connection, id: &str, side: Side, seq: i64) -> Result<bo
              WHERE id = ?1 AND manager_seen_seq < min(?2, coalesce(last_seq, 0))"
         }
     };
-    Ok(conn.prepare_cached(sql)?.execute(params![id, seq])? == 1)
+    Ok(tx.prepare_cached(sql)?.execute(params![id, seq])? == 1)
 }
 
 /// Ids starting with `prefix` (at most `limit`), for the terminal's short ids.
@@ -284,7 +284,7 @@ pub fn ids_with_prefix(conn: &Connection, prefix: &str, limit: usize) -> Result<
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     /// None means every status.
-    pub status: Option<String>,
+    pub status: Option<Status>,
     /// Matched against the name (case-insensitive) and the phone's digits.
     pub search: Option<String>,
     /// `Some(None)`: unassigned only; `Some(Some(id))`: that manager's.
@@ -356,7 +356,7 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<(Vec<SessionSummary>, i64)>
             };
             let awaiting_reply = last_message
                 .as_ref()
-                .is_some_and(|m| m.sender == super::SENDER_USER);
+                .is_some_and(|m| m.sender == Sender::User);
             Ok(SessionSummary {
                 session,
                 last_message,
@@ -382,7 +382,7 @@ pub fn summary(conn: &Connection, id: &str) -> Result<Option<SessionSummary>> {
     };
     let awaiting_reply = last_message
         .as_ref()
-        .is_some_and(|m| m.sender == super::SENDER_USER);
+        .is_some_and(|m| m.sender == Sender::User);
     Ok(Some(SessionSummary {
         session,
         last_message,

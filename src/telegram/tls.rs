@@ -3,18 +3,13 @@
 //! ca-certificates read it); and TLS failures in words a shop owner can act
 //! on.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use rustls::pki_types::CertificateDer;
 use rustls::{CertificateError, RootCertStore};
 
 use crate::error::{Error, Result};
-
-/// The trust store `SSL_CERT_FILE` names, if it is set.
-pub fn ca_file_from_env() -> Option<PathBuf> {
-    crate::config::env("SSL_CERT_FILE").map(PathBuf::from)
-}
 
 /// A rustls client configuration that trusts the certificates in `ca_file`
 /// only, or the system's store when it is `None`.
@@ -45,7 +40,7 @@ pub fn trusted_certificates(ca_file: Option<&Path>) -> Result<Vec<CertificateDer
     let certs = match ca_file {
         Some(file) => {
             let unreadable = |e: &dyn std::fmt::Display| {
-                Error::BadRequest(format!(
+                Error::Internal(format!(
                     "SSL_CERT_FILE is {}, which could not be read ({e}); point it at a PEM file of CA certificates, or unset it to use the system's",
                     file.display()
                 ))
@@ -58,7 +53,7 @@ pub fn trusted_certificates(ca_file: Option<&Path>) -> Result<Vec<CertificateDer
             }
             let (added, _) = probe.add_parsable_certificates(found.certs.iter().cloned());
             if added == 0 {
-                return Err(Error::BadRequest(format!(
+                return Err(Error::Internal(format!(
                     "SSL_CERT_FILE is {}, which holds no CA certificate (PEM, -----BEGIN CERTIFICATE-----); point it at a PEM file of CA certificates, or unset it to use the system's",
                     file.display()
                 )));
@@ -71,8 +66,8 @@ pub fn trusted_certificates(ca_file: Option<&Path>) -> Result<Vec<CertificateDer
             let found = rustls_native_certs::load_native_certs();
             probe.add_parsable_certificates(found.certs.iter().cloned());
             if probe.is_empty() {
-                return Err(Error::BadRequest(
-                    "this system has no CA certificates to check servers with: install them (Debian: apt install ca-certificates), or set SSL_CERT_FILE to a PEM file of CA certificates".into(),
+                return Err(Error::Internal(
+                    "this system has no CA certificates to check Telegram's (or the SMTP server's) with: install them (Debian: apt install ca-certificates), or set SSL_CERT_FILE to a PEM file of CA certificates".into(),
                 ));
             }
             found.certs

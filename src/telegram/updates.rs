@@ -12,13 +12,14 @@ use serde_json::Value;
 
 use super::client::{ApiError, Client};
 use super::outbox::backoff;
-use super::text::{cut, escape, short_id, who};
+use super::text::{cut, escape, who};
 use super::{sleep_unless_stopped, Config};
+use crate::chat::short_id;
 use crate::chat::{self, Author, IdMatch, NoNotify};
 use crate::error::{Error, Result};
 use crate::store::sessions::{self, Filter};
-use crate::store::telegram::{self as tg_store, NewRow, KIND_BOT};
-use crate::store::{self, managers, STATUS_ACTIVE};
+use crate::store::telegram::{self as tg_store, Kind, NewRow};
+use crate::store::{self, managers, Status};
 
 /// A bot answer to enqueue.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,12 +145,12 @@ pub fn handle_update(
                 tx,
                 &NewRow {
                     chat_id: &a.chat_id,
-                    kind: KIND_BOT,
+                    kind: Kind::Bot,
                     session_id: a.session_id.as_deref(),
+                    message_seq: None,
                     text: &a.html,
                     reply_to_message_id: a.reply_to,
                     message_thread_id: a.thread,
-                    ..NewRow::default()
                 },
                 &now,
             )?;
@@ -355,14 +356,14 @@ fn closed_answer(conn: &Connection, sid: &str) -> Result<String> {
         "Chat <code>{}</code> with <b>{}</b> is {}: the visitor no longer sees answers there, so nothing was sent.",
         short_id(sid),
         escape(&cut(&who(&s), 200)),
-        escape(&s.status)
+        s.status.as_str()
     ))
 }
 
 fn close(conn: &mut Connection, sid: &str) -> Result<String> {
     let before = sessions::get(conn, sid)?.ok_or_else(Error::session_not_found)?;
     let s = chat::close(conn, sid)?;
-    Ok(if before.status == STATUS_ACTIVE {
+    Ok(if before.status == Status::Active {
         format!(
             "Chat <code>{}</code> with <b>{}</b> is closed.",
             short_id(sid),
@@ -373,7 +374,7 @@ fn close(conn: &mut Connection, sid: &str) -> Result<String> {
             "Chat <code>{}</code> with <b>{}</b> was already {}.",
             short_id(sid),
             escape(&cut(&who(&s), 200)),
-            escape(&s.status)
+            s.status.as_str()
         )
     })
 }
@@ -382,7 +383,7 @@ fn reopen(conn: &mut Connection, sid: &str) -> Result<String> {
     let before = sessions::get(conn, sid)?.ok_or_else(Error::session_not_found)?;
     let who = escape(&cut(&who(&before), 200));
     Ok(match chat::reopen(conn, sid) {
-        Ok(_) if before.status == STATUS_ACTIVE => {
+        Ok(_) if before.status == Status::Active => {
             format!(
                 "Chat <code>{}</code> with <b>{who}</b> is already open.",
                 short_id(sid)
@@ -430,7 +431,7 @@ fn awaiting(conn: &Connection) -> Result<String> {
     let (list, total) = sessions::list(
         conn,
         &Filter {
-            status: Some(STATUS_ACTIVE.into()),
+            status: Some(Status::Active),
             awaiting_reply: Some(true),
             limit: 20,
             ..Filter::default()

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startShopchat, launchBrowser, newPage, assertClean, openWidget, startWidgetChat, widgetSend,
-  widgetMessages, widgetStore, adminLogin, adminMessages, admin, W,
+  widgetMessages, widgetStore, adminLogin, adminMessages, admin, W, morePolls,
 } from './helpers.mjs';
 
 let server, browser, visitor, manager;
@@ -101,7 +101,7 @@ test('a visitor and a manager talk from start to a new chat', async (t) => {
     await visitor.reload();
     await openWidget(visitor);
     await visitor.waitForFunction(() => document.querySelector('shopchat-widget').shadowRoot.querySelectorAll('.list .msg[data-seq]').length >= 2);
-    await visitor.waitForTimeout(3000); // a few polls more must not add anything
+    await morePolls(visitor, '/messages?since=', 2); // polls after that must not add anything
     const msgs = await widgetMessages(visitor);
     assert.deepEqual(msgs.map((m) => [m.sender, m.text]), [
       ['user', 'Hello! Do you ship the teal mug to Lviv?'],
@@ -126,7 +126,9 @@ test('a visitor and a manager talk from start to a new chat', async (t) => {
     await visitor.locator(`${W.msg}.manager >> nth=1`).waitFor();
     assert.equal(await visitor.locator(W.badge).isVisible(), false, 'opening the panel reads the messages');
     await visitor.reload();
-    await visitor.waitForTimeout(1000);
+    // The reloaded page's first poll has put both replies back in the list (and counted
+    // them as read or unread in the same step).
+    await visitor.waitForFunction(() => document.querySelector('shopchat-widget').shadowRoot.querySelectorAll('.list .msg.manager[data-seq]').length >= 2);
     assert.equal(await visitor.locator(W.badge).isVisible(), false, 'read messages stay read after a reload');
   });
 

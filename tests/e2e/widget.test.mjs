@@ -235,7 +235,7 @@ test('polls every 2.5 s while open, slowly while closed or hidden', async () => 
   assertClean(page);
 });
 
-test('a poll carries the cursor and the visitor secret', async () => {
+test('a poll carries the cursor, and the visitor secret in a header only', async () => {
   const { page, sessionId } = await visitorWithChat('Cursor');
   const m = await managerSays(server, sessionId, 'hi');
   await page.locator(`${W.msg}.manager`).waitFor({ timeout: 5000 });
@@ -243,7 +243,7 @@ test('a poll carries the cursor and the visitor secret', async () => {
   const url = new URL(req.url());
   assert.equal(url.searchParams.get('since'), String(m.seq), 'since = the last seq seen');
   const { userSessionId } = await widgetStore(page, server);
-  assert.equal(url.searchParams.get('userSessionId'), null, 'the secret travels in a header, not in a URL a proxy logs');
+  assert.equal(url.searchParams.get('userSessionId'), null, 'never in the URL: proxies log URLs');
   const headers = await req.allHeaders();
   assert.equal(headers['x-user-session-id'], userSessionId);
   assert.equal(headers['x-api-key'], await page.evaluate(() => document.querySelector('script[data-api-key]').dataset.apiKey));

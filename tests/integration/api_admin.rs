@@ -267,8 +267,8 @@ fn assign_and_unassign_and_unknown_managers() {
 #[test]
 fn managers_and_me_show_no_secrets() {
     let s = TestServer::start();
-    let conn = shopchat::db::open(&s.db).unwrap();
-    let bob = shopchat::commands::managers::create(&conn, "bob", Some("Bob B."), Some(42)).unwrap();
+    let mut conn = shopchat::db::open(&s.db).unwrap();
+    let bob = shopchat::accounts::add_manager(&mut conn, "bob", Some("Bob B."), Some(42)).unwrap();
     let r = s.admin("GET", "/api/chat/managers", None);
     assert_eq!(
         r.body,

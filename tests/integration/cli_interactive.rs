@@ -1,8 +1,6 @@
 //! `reply` without TEXT and `inbox`, driven through a pseudo-terminal the
 //! way a person types: arrow keys, Enter, text.
 
-use std::process::Command;
-
 use crate::clikit::*;
 use rexpect::session::PtySession;
 
@@ -12,16 +10,13 @@ const ESC: &str = "\x1b";
 
 /// `shopchat --db DB ARGS` on a pseudo-terminal.
 fn spawn(db: &Db, args: &[&str]) -> PtySession {
-    let mut c = Command::new(BIN);
+    let mut c = shopchat();
     c.arg("--db")
         .arg(&db.path)
         .args(args)
         .env("COLUMNS", "100")
         .env("LINES", "40")
-        .env("TZ", "UTC")
-        .env("TERM", "xterm")
-        .env_remove("NO_COLOR")
-        .env_remove("CHAT_MANAGER");
+        .env("TERM", "xterm");
     rexpect::session::spawn_with_options(
         c,
         rexpect::reader::Options {

@@ -275,7 +275,7 @@ fn a_missing_or_broken_database_is_a_clear_error_for_every_command() {
 #[test]
 fn output_into_a_closed_pipe_ends_quietly() {
     let db = Db::fixture();
-    let mut child = std::process::Command::new(BIN)
+    let mut child = shopchat()
         .arg("--db")
         .arg(&db.path)
         .args(["sessions", "--limit", "200"])

@@ -100,7 +100,9 @@ fn config(port: u16) -> Arc<email::Config> {
         shop_name: None,
         shop_url: Some("https://shop.example/".into()),
     };
-    let mut c = email::Config::from_args(&args, None).unwrap().unwrap();
+    let mut c = email::Config::from_args(&args, None, None)
+        .unwrap()
+        .unwrap();
     c.after = Duration::from_millis(300);
     c.tuning = email::Tuning {
         tick: Duration::from_millis(50),

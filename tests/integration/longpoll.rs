@@ -431,13 +431,12 @@ fn watch_prints_a_message_moments_after_its_commit() {
     use std::io::BufRead;
     let s = TestServer::start();
     let (sid, usid) = s.open_chat("Ann");
-    let mut cmd = std::process::Command::new(crate::clikit::BIN);
+    let mut cmd = crate::clikit::shopchat();
     cmd.arg("--db")
         .arg(&s.db)
         .args(["watch"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    crate::clikit::clean_env(&mut cmd);
     let mut child = cmd.spawn().unwrap();
     // It says when it is watching (on stderr), then prints lines.
     let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
