@@ -17,9 +17,9 @@ cargo clippy --all-targets --quiet -- -D warnings
 step "Rust tests (unit, HTTP API, CLI, Telegram fake, SMTP server)"
 # The email tests start a real SMTP server on loopback (aiosmtpd, PyPI).
 if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
-    if ! command -v pip3 >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    if ! python3 -m pip --version >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-pip >/dev/null
     fi
     python3 -m pip install --quiet aiosmtpd 2>/dev/null \
         || python3 -m pip install --quiet --break-system-packages aiosmtpd \
