@@ -67,6 +67,36 @@ test('inside the hours the widget says it is online', async () => {
   }
 });
 
+test('a shop that wants name and phone first gets them with the first message', async () => {
+  server.cli('settings', 'set', 'contact-first', 'yes');
+  try {
+    const page = await newPage(browser);
+    const creates = [];
+    page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/api/public/chat/sessions')) creates.push(r); });
+    await page.goto(server.url + '/');
+    await openWidget(page);
+    await page.locator(W.ask).waitFor({ state: 'visible' });
+    assert.match(await page.locator(W.ask).textContent(), /Your name and phone, so we can call you back/);
+    assert.equal(await page.locator(W.saveContact).isVisible(), false, 'no separate Save: they go with the message');
+    await page.locator(W.phone).fill('not a phone');
+    await page.locator(W.input).fill('Hello');
+    await page.locator(W.input).press('Enter');
+    await page.locator('shopchat-widget #sc-phone-err').waitFor({ state: 'visible' });
+    assert.equal(creates.length, 0, 'nothing is sent while a field is wrong');
+    await page.locator(W.phone).fill('+380 50 111 22 33');
+    await page.locator(W.name).fill('Oksana');
+    await widgetSend(page, 'Hello');
+    assert.deepEqual(JSON.parse(creates[0].postData()).userName, 'Oksana');
+    await page.locator(W.ask).waitFor({ state: 'hidden' });
+    const { sessionId } = await widgetStore(page, server);
+    const s = (await admin(server, 'GET', `/api/chat/sessions/${sessionId}`)).json.session;
+    assert.deepEqual([s.userName, s.userPhone], ['Oksana', '+380 50 111 22 33']);
+    assertClean(page);
+  } finally {
+    server.cli('settings', 'unset', 'contact-first');
+  }
+});
+
 test('the widget speaks Russian and Polish too, and the shop can change any text', async () => {
   const shop = await startPageServer((req) => {
     const lang = req.url.slice(1) || 'ru';
