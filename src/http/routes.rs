@@ -7,6 +7,39 @@ use crate::secret;
 use crate::store::keys;
 use crate::store::managers::{self, Manager};
 
+/// Every route: method and path pattern (`:id`, `:name`: one path segment).
+/// Pages (the last five) answer HEAD as well as GET. Keep it in step with
+/// [`route`] and [`allowed_methods`]: tests check that each entry is
+/// served, that other methods on its path answer 405 naming it in `Allow`,
+/// and that docs/API.md documents it.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("POST", "/api/public/chat/sessions"),
+    ("POST", "/api/public/chat/sessions/:id/messages"),
+    ("GET", "/api/public/chat/sessions/:id/messages"),
+    ("POST", "/api/public/chat/sessions/:id/typing"),
+    ("POST", "/api/public/chat/sessions/:id/seen"),
+    ("POST", "/api/public/chat/notify"),
+    ("GET", "/api/chat/sessions"),
+    ("GET", "/api/chat/sessions/:id"),
+    ("GET", "/api/chat/sessions/:id/messages"),
+    ("POST", "/api/chat/sessions/:id/messages"),
+    ("POST", "/api/chat/sessions/:id/close"),
+    ("POST", "/api/chat/sessions/:id/assign"),
+    ("POST", "/api/chat/sessions/:id/typing"),
+    ("POST", "/api/chat/sessions/:id/seen"),
+    ("GET", "/api/chat/feed"),
+    ("GET", "/api/chat/managers"),
+    ("GET", "/api/chat/me"),
+    ("GET", "/api/chat/stats"),
+    ("POST", "/api/telegram/webhook"),
+    ("GET", "/"),
+    ("GET", "/widget.js"),
+    ("GET", "/chat"),
+    ("GET", "/chat/:id"),
+    ("GET", "/assets/:name"),
+];
+
 /// Public API paths get CORS headers; admin ones never do.
 pub fn is_public(path: &str) -> bool {
     path.starts_with("/api/public/")
