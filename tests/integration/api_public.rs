@@ -171,6 +171,23 @@ fn a_retry_with_the_same_client_message_id_is_not_a_duplicate() {
 }
 
 #[test]
+fn an_invalid_message_is_400_even_when_its_client_message_id_is_known() {
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Ann");
+    let post =
+        |body: serde_json::Value| s.public("POST", &msgs_path(&sid), Some(&usid), Some(body));
+    assert_eq!(
+        post(json!({"messageText": "hello", "clientMessageId": "c-1"})).status,
+        201
+    );
+    for text in ["", "  \n", &"x".repeat(4001)] {
+        let r = post(json!({"messageText": text, "clientMessageId": "c-1"}));
+        assert_eq!(r.status, 400, "{text:?}: {r:?}");
+        assert_eq!(r.error_code(), "bad_request");
+    }
+}
+
+#[test]
 fn message_text_and_client_id_limits() {
     let s = TestServer::start();
     let (sid, usid) = s.open_chat("Ann");
