@@ -250,6 +250,26 @@ fn polling_by_seq_never_misses_or_repeats() {
 }
 
 #[test]
+fn a_poll_by_a_time_beyond_year_9999_in_utc_gives_no_messages_and_a_cursor_that_works() {
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Ann");
+    s.visitor_says(&sid, &usid, "one");
+    // 9999-12-31T23:59:59-01:00 is in year 10000 in UTC.
+    let poll = |since: &str| {
+        let path = format!("{}?since={}", msgs_path(&sid), since.replace('+', "%2B"));
+        s.public("GET", &path, Some(&usid), None)
+    };
+    let r = poll("9999-12-31T23:59:59-01:00");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["messages"], json!([]), "nothing is that new");
+    let cursor = r.body["cursor"].as_str().unwrap().to_string();
+    assert_eq!(cursor, "9999-12-31T23:59:59.999Z");
+    assert_eq!(poll(&cursor).status, 200, "the cursor is a valid since");
+    let r = poll("0000-01-01T00:00:00+01:00");
+    assert_eq!(r.body["messages"].as_array().unwrap().len(), 1);
+}
+
+#[test]
 fn polling_with_a_query_secret_and_a_timestamp_works_for_old_clients() {
     let s = TestServer::start();
     let (sid, usid) = s.open_chat("Ann");
