@@ -33,6 +33,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/chat/me"),
     ("GET", "/api/chat/stats"),
     ("POST", "/api/telegram/webhook"),
+    ("GET", "/api/openapi.json"),
     ("GET", "/"),
     ("GET", "/widget.js"),
     ("GET", "/chat"),
@@ -81,6 +82,7 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         ("GET", ["api", "chat", "me"]) => admin::me(req, ctx),
         ("GET", ["api", "chat", "stats"]) => admin::stats(req, ctx),
         ("POST", ["api", "telegram", "webhook"]) => telegram::webhook(req, ctx),
+        ("GET", ["api", "openapi.json"]) => Ok(assets::openapi(req)),
 
         ("GET" | "HEAD", [""]) => assets::demo_page(req, ctx),
         ("GET" | "HEAD", ["widget.js"]) => Ok(assets::widget(req)),
@@ -115,6 +117,7 @@ fn allowed_methods(segs: &[&str]) -> Option<&'static str> {
         ["api", "chat", "sessions", _, "close" | "assign" | "typing" | "seen"] => "POST",
         ["api", "chat", "managers" | "me" | "stats" | "feed"] => "GET",
         ["api", "telegram", "webhook"] => "POST",
+        ["api", "openapi.json"] => "GET",
         [""] | ["widget.js"] | ["chat"] | ["chat", _] | ["assets", _] => "GET, HEAD",
         _ => return None,
     })

@@ -17,6 +17,7 @@ mod cli_write;
 mod concurrency;
 mod hostile;
 mod longpoll;
+mod openapi;
 mod serve_and_setup;
 mod telegram;
 mod telegram_faults;
