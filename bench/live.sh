@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WIDGETS=${1:-1000} RATE=${2:-20} SECS=${3:-30}
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"
 cargo build --release --quiet
 BIN=$PWD/target/release/shopchat
 DIR=$(mktemp -d)

@@ -67,6 +67,10 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
             public::typing(req, ctx, id)
         }
         ("POST", ["api", "public", "chat", "sessions", id, "seen"]) => public::seen(req, ctx, id),
+        ("POST", ["api", "public", "chat", "sessions", id, "contact"]) => {
+            public::contact(req, ctx, id)
+        }
+        ("GET", ["api", "public", "chat", "status"]) => public::status(req, ctx),
         ("POST", ["api", "public", "chat", "notify"]) => public::notify(req, ctx),
 
         ("GET", ["api", "chat", "sessions"]) => admin::list(req, ctx),
@@ -74,6 +78,7 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         ("GET", ["api", "chat", "sessions", id, "messages"]) => admin::poll(req, ctx, id),
         ("POST", ["api", "chat", "sessions", id, "messages"]) => admin::post_message(req, ctx, id),
         ("POST", ["api", "chat", "sessions", id, "close"]) => admin::close(req, ctx, id),
+        ("POST", ["api", "chat", "sessions", id, "reopen"]) => admin::reopen(req, ctx, id),
         ("POST", ["api", "chat", "sessions", id, "assign"]) => admin::assign(req, ctx, id),
         ("POST", ["api", "chat", "sessions", id, "typing"]) => admin::typing_manager(req, ctx, id),
         ("POST", ["api", "chat", "sessions", id, "seen"]) => admin::seen_manager(req, ctx, id),
@@ -110,11 +115,12 @@ fn allowed_methods(segs: &[&str]) -> Option<&'static str> {
             "POST, OPTIONS"
         }
         ["api", "public", "chat", "sessions", _, "messages"] => "GET, POST, OPTIONS",
-        ["api", "public", "chat", "sessions", _, "typing" | "seen"] => "POST, OPTIONS",
+        ["api", "public", "chat", "sessions", _, "typing" | "seen" | "contact"] => "POST, OPTIONS",
+        ["api", "public", "chat", "status"] => "GET, OPTIONS",
         ["api", "public", ..] => return None,
         ["api", "chat", "sessions"] | ["api", "chat", "sessions", _] => "GET",
         ["api", "chat", "sessions", _, "messages"] => "GET, POST",
-        ["api", "chat", "sessions", _, "close" | "assign" | "typing" | "seen"] => "POST",
+        ["api", "chat", "sessions", _, "close" | "reopen" | "assign" | "typing" | "seen"] => "POST",
         ["api", "chat", "managers" | "me" | "stats" | "feed"] => "GET",
         ["api", "telegram", "webhook"] => "POST",
         ["api", "openapi.json"] => "GET",
@@ -132,6 +138,11 @@ pub fn require_api_key(req: &Request, ctx: &Ctx) -> Result<()> {
     else {
         return Err(Error::Unauthorized("missing X-API-Key header".into()));
     };
+    check_api_key(key, ctx)
+}
+
+/// Checks a widget key, wherever it came from.
+pub fn check_api_key(key: &str, ctx: &Ctx) -> Result<()> {
     let hash = secret::hash(key);
     // Check every static key without stopping early.
     let static_ok = ctx
