@@ -1,6 +1,7 @@
 //! The OpenAPI document (docs/openapi.json): served as kept, and in step
-//! with the route table: every route described, every described operation
-//! routed, and `Allow` naming exactly the described methods.
+//! with the route table: every arm of the dispatcher in `ROUTES`, every
+//! route described, every described operation routed, and `Allow` naming
+//! exactly the described methods.
 //! (tests/schemathesis/run.sh checks the answers against it.)
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -143,4 +144,78 @@ fn the_server_takes_exactly_the_described_methods_on_every_path() {
             assert!(!unrouted, "{m} {path} is described but not routed: {r:?}");
         }
     }
+}
+
+/// `("GET" | "HEAD", ["chat", _])` -> `GET /chat/:`; `:` stands for any
+/// path segment, as the dispatcher binds it.
+fn arm_routes(source: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut rest = source;
+    while let Some(start) = rest.find("(\"") {
+        rest = &rest[start + 1..];
+        let Some(end) = rest.find("])") else { break };
+        let arm = &rest[..end];
+        rest = &rest[end..];
+        let Some((methods, segs)) = arm.split_once(", [") else {
+            continue;
+        };
+        let methods: Vec<&str> = methods
+            .split('|')
+            .map(|m| m.trim().trim_matches('"'))
+            .collect();
+        if !methods
+            .iter()
+            .all(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            continue;
+        }
+        let path: String = segs
+            .split(',')
+            .map(|seg| match seg.trim() {
+                quoted if quoted.starts_with('"') => quoted.trim_matches('"').to_string(),
+                _ => ":".to_string(),
+            })
+            .map(|seg| format!("/{seg}"))
+            .collect();
+        for m in methods {
+            found.insert(format!("{m} {path}"));
+        }
+    }
+    found
+}
+
+#[test]
+fn every_arm_of_the_dispatcher_is_in_the_route_table() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/routes.rs");
+    let source = std::fs::read_to_string(path).expect("src/http/routes.rs");
+    let body = &source[source.find("pub fn route(").expect("fn route")..];
+    let body = &body[..body
+        .find("\nfn allowed_methods")
+        .expect("fn allowed_methods")];
+    let arms = arm_routes(body);
+    assert!(arms.len() >= ROUTES.len(), "read too few arms: {arms:?}");
+    let any_segment = |p: &str| {
+        p.split('/')
+            .map(|seg| if seg.starts_with(':') { ":" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let table: BTreeSet<String> = ROUTES
+        .iter()
+        .map(|(m, p)| format!("{m} {}", any_segment(p)))
+        .collect();
+    // HEAD is answered beside a page's GET, not a route of its own.
+    let missing: Vec<&String> = arms
+        .iter()
+        .filter(|a| !a.starts_with("HEAD ") && !table.contains(*a))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "dispatched by route() but missing from ROUTES: {missing:?}"
+    );
+    let undispatched: Vec<&String> = table.iter().filter(|r| !arms.contains(*r)).collect();
+    assert!(
+        undispatched.is_empty(),
+        "in ROUTES but not dispatched by route(): {undispatched:?}"
+    );
 }
