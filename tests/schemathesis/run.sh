@@ -32,6 +32,7 @@ cleanup() {
 trap cleanup EXIT
 
 export CHAT_DB="$TMP/chat.db"
+"$BIN" create-tables >/dev/null 2>&1
 SHOPCHAT_TOKEN=$("$BIN" managers add ci --name "CI" --telegram-id 123456789 2>/dev/null)
 "$BIN" managers add alice --name "Alice" >/dev/null 2>&1
 SHOPCHAT_KEY=$("$BIN" keys add ci 2>/dev/null)
@@ -55,10 +56,10 @@ for _ in $(seq 100); do
 done
 [ -n "$URL" ] || { echo "error: the server did not start" >&2; cat "$TMP/log" >&2; exit 1; }
 
-# A chat as a visitor sees it: id and secret.
+# A chat opened by its first message, as a visitor sees it: id and secret.
 open_chat() {
     curl -sf -X POST "$URL/api/public/chat/sessions" -H "X-API-Key: $SHOPCHAT_KEY" \
-        -H 'Content-Type: application/json' -d "{\"userName\": \"$1\"}" |
+        -H 'Content-Type: application/json' -d "{\"userName\": \"$1\", \"messageText\": \"Hello\"}" |
         python3 -c 'import json,sys; s=json.load(sys.stdin)["session"]; print(s["id"], s["userSessionId"])'
 }
 read -r SHOPCHAT_VISITOR_CHAT SHOPCHAT_USID < <(open_chat Visitor)
