@@ -36,6 +36,11 @@ export CHAT_DB="$TMP/chat.db"
 SHOPCHAT_TOKEN=$("$BIN" managers add ci --name "CI" --telegram-id 123456789 2>/dev/null)
 "$BIN" managers add alice --name "Alice" >/dev/null 2>&1
 SHOPCHAT_KEY=$("$BIN" keys add ci 2>/dev/null)
+# A shop that is nearly always closed, so chats get the away auto-reply and
+# the answers show it (`auto`, `away`, `opensAt`).
+"$BIN" settings set timezone Europe/Kyiv >/dev/null
+"$BIN" settings set hours "mon 03:00-03:01" >/dev/null
+"$BIN" settings set away-after 1 >/dev/null
 SHOPCHAT_WEBHOOK_SECRET=ci-webhook-secret
 export SHOPCHAT_TOKEN SHOPCHAT_KEY SHOPCHAT_WEBHOOK_SECRET
 
