@@ -7,13 +7,20 @@
 # arguments go to `st run` (e.g. --max-examples 200 --seed 7).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+trap 'echo "error: tests/schemathesis/run.sh stopped at line $LINENO" >&2' ERR
 
 # The pinned set in requirements.txt, installed again when it changes.
 VENV=target/schemathesis-venv
 REQS=tests/schemathesis/requirements.txt
 if ! cmp -s "$REQS" "$VENV/requirements.txt"; then
     rm -rf "$VENV"
-    python3 -m venv "$VENV"
+    if ! python3 -m venv "$VENV" 2>/dev/null && [ "$(id -u)" = 0 ]; then
+        # Debian's python3 keeps venv in a package of its own.
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        rm -rf "$VENV"
+        python3 -m venv "$VENV"
+    fi
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQS"
     cp "$REQS" "$VENV/requirements.txt"
 fi
@@ -63,9 +70,15 @@ done
 
 # A chat opened by its first message, as a visitor sees it: id and secret.
 open_chat() {
-    curl -sf -X POST "$URL/api/public/chat/sessions" -H "X-API-Key: $SHOPCHAT_KEY" \
-        -H 'Content-Type: application/json' -d "{\"userName\": \"$1\", \"messageText\": \"Hello\"}" |
-        python3 -c 'import json,sys; s=json.load(sys.stdin)["session"]; print(s["id"], s["userSessionId"])'
+    python3 - "$URL" "$SHOPCHAT_KEY" "$1" <<'PY'
+import json, sys, urllib.request
+url, key, name = sys.argv[1:]
+body = json.dumps({"userName": name, "messageText": "Hello"}).encode()
+req = urllib.request.Request(f"{url}/api/public/chat/sessions", data=body, method="POST",
+                             headers={"X-API-Key": key, "Content-Type": "application/json"})
+session = json.load(urllib.request.urlopen(req, timeout=10))["session"]
+print(session["id"], session["userSessionId"])
+PY
 }
 read -r SHOPCHAT_VISITOR_CHAT SHOPCHAT_USID < <(open_chat Visitor)
 read -r SHOPCHAT_MANAGER_CHAT _ < <(open_chat Managed)
