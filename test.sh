@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test shopchat has: formatting, lints, the Rust unit and
-# integration tests (real server, real binary), and the browser tests in
-# headless Chromium. Installs what it needs on a fresh Debian machine
-# (chromium from apt, playwright-core from npm, aiosmtpd from PyPI).
+# integration tests (real server, real binary), schemathesis against the
+# OpenAPI document, and the browser tests in headless Chromium. Installs
+# what it needs on a fresh Debian machine (chromium from apt,
+# playwright-core from npm, aiosmtpd and schemathesis from PyPI).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -29,6 +30,9 @@ cargo test --quiet 2>&1 | tee -a "$LOG"
 
 step "the vendored tiny_http's own tests (vendor/tiny_http/PATCHED.md)"
 cargo test --quiet -p tiny_http 2>&1 | tee -a "$LOG"
+
+step "schemathesis: the live server against docs/openapi.json"
+tests/schemathesis/run.sh 2>&1 | tee -a "$LOG"
 
 step "browser tests (headless Chromium)"
 if ! command -v chromium >/dev/null 2>&1; then
