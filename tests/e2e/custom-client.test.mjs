@@ -4,7 +4,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO, startShopchat, launchBrowser, newPage, assertClean, startPageServer, managerSays, admin } from './helpers.mjs';
+import { REPO, startShopchat, launchBrowser, newPage, assertClean, startPageServer, managerSays, admin, trackRequests, sleep } from './helpers.mjs';
+
+async function waitFor(cond, timeout = 5000) {
+  const deadline = Date.now() + timeout;
+  while (!(await cond())) { assert.ok(Date.now() < deadline, 'the server did not see it in time'); await sleep(20); }
+}
 
 let server, browser, site;
 
@@ -28,6 +33,7 @@ before(async () => {
       window.client = new ShopChatClient({
         baseUrl: ${JSON.stringify(server.url)}, apiKey: ${JSON.stringify(server.key)},
         onMessages: (m) => { window.msgs = m; }, onStatus: (s) => events.push(s), onProblem: (p) => events.push(p),
+        onShop: (s) => { window.shop = s; },
       });
       window.ready = true;
     </script>`;
@@ -43,10 +49,25 @@ test('the documented custom client: create-or-get, send, poll, closed, new chat,
   await page.evaluate(() => client.start({ userName: 'Custom Client', userPhone: '+380 44 000 00 00' }));
   const ids = await page.evaluate(() => JSON.parse(localStorage.getItem('shopchat-client')));
   assert.ok(ids.sessionId && ids.userSessionId, 'both ids are kept in localStorage');
+  const polls = trackRequests(page, '&wait=25');
   const sent = await page.evaluate(() => client.send('Hello from our own React chat'));
   assert.equal(sent.sender, 'user');
+  // It long-polls: one request waits on the server, and a reply arrives at once.
+  await polls.parked();
+  const t0 = Date.now();
   await managerSays(server, ids.sessionId, 'Hello, custom client!');
-  await page.waitForFunction(() => msgs.length === 2, null, { timeout: 5000 });
+  await page.waitForFunction(() => msgs.length === 2, null, { timeout: 5000, polling: 'raf' });
+  assert.ok(Date.now() - t0 < 1000, `the reply took ${Date.now() - t0} ms`);
+  // Typing and seen, both ways.
+  await admin(server, 'POST', `/api/chat/sessions/${ids.sessionId}/typing`, { typing: true });
+  await page.waitForFunction(() => window.shop && window.shop.typing, null, { timeout: 5000 });
+  await admin(server, 'POST', `/api/chat/sessions/${ids.sessionId}/seen`, { seq: sent.seq });
+  await page.waitForFunction((seq) => window.shop && window.shop.seenSeq === seq, sent.seq, { timeout: 5000 });
+  await page.evaluate(() => { client.typing(true); client.markSeen(); });
+  await waitFor(async () => {
+    const r = await admin(server, 'GET', `/api/chat/sessions/${ids.sessionId}/messages?since=0`);
+    return r.json.visitorTyping === true && r.json.visitorSeenSeq === sent.seq + 1;
+  });
   assert.deepEqual(await page.evaluate(() => msgs.map((m) => [m.sender, m.messageText])), [
     ['user', 'Hello from our own React chat'], ['manager', 'Hello, custom client!'],
   ]);
