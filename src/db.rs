@@ -16,6 +16,9 @@ pub static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     Migrations::new(vec![
         M::up(include_str!("../schema.sql")),
         M::up(include_str!("../migrations/0002_health_probe.sql")),
+        M::up(include_str!("../migrations/0003_messages_by_chat.sql")),
+        M::up(include_str!("../migrations/0004_stats_counters.sql")),
+        M::up(include_str!("../migrations/0005_search_index.sql")),
     ])
 });
 

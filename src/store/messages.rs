@@ -32,15 +32,20 @@ pub struct NewMessage<'a> {
 }
 
 /// Inserts a message and bumps its session (updated_at, count, last
-/// message). Call inside a write transaction: the seq assigned here is
-/// then also commit order.
+/// message, and the first visitor message and first reply after it, for
+/// the stats). Call inside a write transaction: the seq taken here is then
+/// also commit order.
 pub fn insert(conn: &Connection, m: &NewMessage) -> Result<Message> {
+    let seq: i64 = conn
+        .prepare_cached("UPDATE message_seq SET last = last + 1 WHERE id = 1 RETURNING last")?
+        .query_row([], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO chat_messages (id, session_id, sender, message_text, manager_id,
+        "INSERT INTO chat_messages (seq, id, session_id, sender, message_text, manager_id,
              client_message_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     stmt.execute(params![
+        seq,
         m.id,
         m.session_id,
         m.sender,
@@ -49,10 +54,18 @@ pub fn insert(conn: &Connection, m: &NewMessage) -> Result<Message> {
         m.client_message_id,
         m.created_at
     ])?;
-    let seq = conn.last_insert_rowid();
+    // The first reply is the first manager message after the first visitor
+    // message, in seq order: exactly what the stats defined it as when they
+    // computed it from the messages (the same expression, the same value).
     conn.prepare_cached(
         "UPDATE chat_sessions
-         SET updated_at = ?2, message_count = message_count + 1, last_seq = ?3, last_sender = ?4
+         SET updated_at = ?2, message_count = message_count + 1, last_seq = ?3, last_sender = ?4,
+             first_user_at = CASE WHEN ?4 = 'user' THEN coalesce(first_user_at, ?2)
+                                  ELSE first_user_at END,
+             first_reply_secs = CASE
+                 WHEN ?4 = 'manager' AND first_user_at IS NOT NULL AND first_reply_secs IS NULL
+                 THEN (julianday(?2) - julianday(first_user_at)) * 86400.0
+                 ELSE first_reply_secs END
          WHERE id = ?1",
     )?
     .execute(params![m.session_id, m.created_at, seq, m.sender])?;

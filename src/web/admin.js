@@ -214,7 +214,7 @@
     const rows = new Map(); // id -> {li, sig}
 
     const tabs = TABS.map(([id, label]) => h('button', { type: 'button', class: 'tab', 'data-status': id, 'aria-pressed': String(state.status === id), onclick: () => { state.status = id; state.page = 1; sync(); } }, label));
-    const search = h('input', { type: 'search', class: 'search', placeholder: 'Search by name or phone', 'aria-label': 'Search by name or phone', value: state.q });
+    const search = h('input', { type: 'search', class: 'search', placeholder: 'Search by name, phone or message', 'aria-label': 'Search by name, phone or message', value: state.q });
     let debounce = 0;
     search.addEventListener('input', () => { clearTimeout(debounce); debounce = setTimeout(() => { state.q = search.value.trim(); state.page = 1; sync(); }, 250); });
     // The count is of active chats awaiting a reply, whatever the tab; pressing it shows them.
@@ -276,7 +276,7 @@
       const seen = new Set();
       sessions.forEach((s, i) => {
         seen.add(s.id);
-        const sig = JSON.stringify([s.updatedAt, s.status, s.managerId, s.awaitingReply, s.messageCount, s.userName, s.userPhone, managers.length, shortWhen(s.updatedAt)]);
+        const sig = JSON.stringify([s.updatedAt, s.status, s.managerId, s.awaitingReply, s.messageCount, s.userName, s.userPhone, managers.length, shortWhen(s.updatedAt), s.match && s.match.snippet]);
         let row = rows.get(s.id);
         if (!row || row.sig !== sig) {
           const li = row ? row.li : h('li');
@@ -309,7 +309,8 @@
     function sessionRow(s) {
       const last = s.lastMessage;
       let preview;
-      if (!last) preview = h('span', { class: 'muted' }, 'No messages yet');
+      if (s.match) preview = [h('span', { class: 'who-said' }, 'Found: '), s.match.snippet];
+      else if (!last) preview = h('span', { class: 'muted' }, 'No messages yet');
       else {
         const who = last.sender === 'manager' ? (last.managerId === me.id ? 'You' : managerName(last.managerId || '') || 'Manager') + ': ' : '';
         preview = [who ? h('span', { class: 'who-said' }, who) : null, last.messageText];

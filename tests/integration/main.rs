@@ -17,6 +17,7 @@ mod cli_write;
 mod concurrency;
 mod hostile;
 mod serve_and_setup;
+mod stats_search;
 mod telegram;
 mod telegram_faults;
 mod telegram_restart;
