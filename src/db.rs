@@ -54,6 +54,20 @@ pub fn open(path: &Path) -> Result<Connection> {
     open_with(path, false)
 }
 
+/// Settings for a connection that writes many rows in few large
+/// transactions (`demo-data`): a page cache big enough for the pages one
+/// transaction touches, and commits without fsync (WAL with
+/// synchronous=NORMAL cannot corrupt the file; a power cut may lose the
+/// last commits, which a generator simply runs again).
+pub fn tune_for_bulk_writes(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(())
+}
+
+/// The page cache of a bulk-writing connection, in KiB.
+const BULK_CACHE_KIB: i64 = 16 * 1024;
+
 /// The schema version (rusqlite_migration's `user_version`).
 pub fn schema_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)

@@ -80,6 +80,103 @@ pub fn insert(conn: &Connection, m: &NewMessage) -> Result<Message> {
     })
 }
 
+/// Inserts many messages at once, in the given order, and brings their
+/// sessions' counters up to date as [`insert`] would have: [`bulk_begin`],
+/// [`bulk_add`] for each, then [`bulk_finish`], in one transaction.
+pub fn insert_many(conn: &Connection, msgs: &[NewMessage]) -> Result<()> {
+    bulk_begin(conn)?;
+    for m in msgs {
+        bulk_add(conn, m)?;
+    }
+    bulk_finish(conn)
+}
+
+/// Starts a bulk insert (`demo-data`): rows are staged in a temporary
+/// table of this connection (on disk, so memory stays bounded), then
+/// moved by one statement in [`bulk_finish`]. Per-row inserts would each
+/// open a statement savepoint, and FTS5 flushes its pending index data at
+/// every savepoint: the message index would be written one row at a time.
+pub fn bulk_begin(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS staged_messages (
+             id TEXT, session_id TEXT, sender TEXT, message_text TEXT, manager_id TEXT,
+             client_message_id TEXT, created_at TEXT);
+         DELETE FROM temp.staged_messages;",
+    )?;
+    Ok(())
+}
+
+/// Stages one message of a bulk insert (see [`bulk_begin`]).
+pub fn bulk_add(conn: &Connection, m: &NewMessage) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO temp.staged_messages (id, session_id, sender, message_text, manager_id,
+             client_message_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        m.id,
+        m.session_id,
+        m.sender,
+        m.text,
+        m.manager_id,
+        m.client_message_id,
+        m.created_at
+    ])?;
+    Ok(())
+}
+
+/// Inserts the staged messages in the order staged, with seqs from
+/// `message_seq`, and updates their sessions' counters from their rows:
+/// the same definitions (and the same expression for the first reply) as
+/// the per-message [`insert`].
+pub fn bulk_finish(conn: &Connection) -> Result<()> {
+    let (n, low): (i64, i64) = conn
+        .prepare_cached("SELECT count(*), coalesce(min(rowid), 0) FROM temp.staged_messages")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if n == 0 {
+        return Ok(());
+    }
+    let last: i64 = conn
+        .prepare_cached("UPDATE message_seq SET last = last + ?1 WHERE id = 1 RETURNING last")?
+        .query_row([n], |r| r.get(0))?;
+    let first = last - n + 1;
+    conn.prepare_cached(
+        "INSERT INTO chat_messages (seq, id, session_id, sender, message_text, manager_id,
+             client_message_id, created_at)
+         SELECT ?1 + rowid - ?2, id, session_id, sender, message_text, manager_id,
+                client_message_id, created_at
+         FROM temp.staged_messages ORDER BY rowid",
+    )?
+    .execute([first, low])?;
+    conn.prepare_cached(
+        "UPDATE chat_sessions AS s SET
+             message_count = s.message_count + b.n,
+             last_seq = b.last_seq,
+             last_sender = (SELECT sender FROM chat_messages
+                            WHERE session_id = s.id AND seq = b.last_seq),
+             updated_at = (SELECT created_at FROM chat_messages
+                           WHERE session_id = s.id AND seq = b.last_seq),
+             first_user_at = (SELECT created_at FROM chat_messages
+                              WHERE session_id = s.id AND sender = 'user' ORDER BY seq LIMIT 1),
+             first_reply_secs = coalesce(s.first_reply_secs, (
+                 SELECT (julianday(r.created_at) - julianday(
+                            (SELECT created_at FROM chat_messages
+                             WHERE session_id = s.id AND sender = 'user'
+                             ORDER BY seq LIMIT 1))) * 86400.0
+                 FROM chat_messages r
+                 WHERE r.session_id = s.id AND r.sender = 'manager'
+                   AND r.seq > (SELECT min(seq) FROM chat_messages
+                                WHERE session_id = s.id AND sender = 'user')
+                 ORDER BY r.seq LIMIT 1))
+         FROM (SELECT session_id, count(*) AS n, max(seq) AS last_seq FROM chat_messages
+               WHERE seq BETWEEN ?1 AND ?2 GROUP BY session_id) AS b
+         WHERE s.id = b.session_id",
+    )?
+    .execute([first, last])?;
+    conn.execute("DELETE FROM temp.staged_messages", [])?;
+    Ok(())
+}
+
 /// The message already sent with this clientMessageId in this session.
 pub fn by_client_id(
     conn: &Connection,

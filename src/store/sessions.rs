@@ -57,6 +57,54 @@ pub fn insert(conn: &Connection, s: &Session) -> Result<()> {
     Ok(())
 }
 
+/// Inserts many sessions at once (bulk loads: `demo-data`), in one
+/// statement: per-row statements would each make FTS5 flush the search
+/// index (see [`super::messages::insert_many`]).
+pub fn insert_many(conn: &Connection, list: &[Session]) -> Result<()> {
+    if list.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = list
+        .iter()
+        .map(|s| {
+            (
+                &s.id,
+                &s.user_name,
+                &s.user_phone,
+                fold_name(s.user_name.as_deref()),
+                digits(s.user_phone.as_deref()),
+                &s.status,
+                &s.manager_id,
+                &s.user_session_id,
+                &s.created_at,
+                &s.updated_at,
+            )
+        })
+        .collect();
+    conn.prepare_cached(
+        "INSERT INTO chat_sessions (id, user_name, user_phone, name_folded, phone_digits, status,
+             manager_id, user_session_id, created_at, updated_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+                value ->> 6, value ->> 7, value ->> 8, value ->> 9
+         FROM json_each(?1)",
+    )?
+    .execute([serde_json::to_string(&rows).map_err(|e| crate::Error::Internal(e.to_string()))?])?;
+    Ok(())
+}
+
+/// Sets the last activity of many sessions at once: (id, time).
+pub fn set_updated_many(conn: &Connection, list: &[(&str, &str)]) -> Result<()> {
+    if list.is_empty() {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "UPDATE chat_sessions SET updated_at = j.value ->> 1
+         FROM json_each(?1) AS j WHERE chat_sessions.id = j.value ->> 0",
+    )?
+    .execute([serde_json::to_string(list).map_err(|e| crate::Error::Internal(e.to_string()))?])?;
+    Ok(())
+}
+
 /// Fills in the visitor's name and phone where given.
 pub fn update_contact(
     conn: &Connection,

@@ -157,7 +157,37 @@ fn random_history(conn: &mut Connection, rng: &mut fastrand::Rng, base: DateTime
             }
             let id = ids[rng.usize(..ids.len())].clone();
             match op {
-                15..=69 => {
+                15..=24 => {
+                    // The bulk path (demo-data): several messages, several
+                    // chats, one statement.
+                    let picks: Vec<(String, bool, String, String)> = (0..rng.usize(1..6))
+                        .map(|k| {
+                            let sid = ids[rng.usize(..ids.len())].clone();
+                            let at = fmt(clock + Duration::milliseconds(50 * k as i64));
+                            (sid, rng.bool(), random_text(rng), at)
+                        })
+                        .collect();
+                    let mids: Vec<String> = picks
+                        .iter()
+                        .map(|_| uuid::Uuid::new_v4().to_string())
+                        .collect();
+                    let live = managers::get(tx, "alice")?.is_some();
+                    let batch: Vec<NewMessage> = picks
+                        .iter()
+                        .zip(&mids)
+                        .map(|((sid, from_user, text, at), mid)| NewMessage {
+                            id: mid,
+                            session_id: sid,
+                            sender: if *from_user { "user" } else { "manager" },
+                            text,
+                            manager_id: (!from_user && live).then_some("alice"),
+                            client_message_id: None,
+                            created_at: at,
+                        })
+                        .collect();
+                    messages::insert_many(tx, &batch)?;
+                }
+                25..=69 => {
                     let manager = MANAGERS[rng.usize(..MANAGERS.len())];
                     let from_user = rng.bool();
                     let mid = uuid::Uuid::new_v4().to_string();
