@@ -392,6 +392,44 @@ pub struct Poll {
     pub session_status: String,
 }
 
+/// A poll by session id, in one read: the session (for the caller to check
+/// who asks) and its messages after `since`. `None` when there is no such
+/// session. A time `since` (old clients) takes the two-step way.
+pub fn poll_by_id(
+    conn: &Connection,
+    session_id: &str,
+    since: &Since,
+    limit: u32,
+) -> Result<Option<(Session, Poll)>> {
+    let after = match since {
+        Since::Start => 0,
+        Since::Seq(s) => *s,
+        Since::Time(_) => {
+            let Some(session) = sessions::get(conn, session_id)? else {
+                return Ok(None);
+            };
+            let page = poll(conn, &session, since, limit)?;
+            return Ok(Some((session, page)));
+        }
+    };
+    let Some((session, msgs, has_more)) =
+        messages::session_and_since(conn, session_id, after, limit)?
+    else {
+        return Ok(None);
+    };
+    let cursor = match msgs.last() {
+        Some(m) => serde_json::json!(m.seq),
+        None => serde_json::json!(after),
+    };
+    let page = Poll {
+        messages: msgs,
+        cursor,
+        has_more,
+        session_status: session.status.clone(),
+    };
+    Ok(Some((session, page)))
+}
+
 /// Messages of `session` after `since`.
 pub fn poll(conn: &Connection, session: &Session, since: &Since, limit: u32) -> Result<Poll> {
     let (msgs, has_more) = messages::since(conn, &session.id, since, limit)?;

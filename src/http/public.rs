@@ -78,6 +78,12 @@ fn visitor_session(req: &Request, ctx: &Ctx, id: &str) -> Result<Session> {
     if !chat::is_session_id(id) {
         return Err(Error::session_not_found());
     }
+    let session = sessions::get(ctx.conn, id)?.ok_or_else(Error::session_not_found)?;
+    visitor_owns(req, session)
+}
+
+/// `session`, if the request carries its visitor's secret; 404 otherwise.
+fn visitor_owns(req: &Request, session: Session) -> Result<Session> {
     let given = req
         .header("x-user-session-id")
         .or_else(|| {
@@ -86,7 +92,6 @@ fn visitor_session(req: &Request, ctx: &Ctx, id: &str) -> Result<Session> {
                 .flatten()
         })
         .unwrap_or("");
-    let session = sessions::get(ctx.conn, id)?.ok_or_else(Error::session_not_found)?;
     match session.user_session_id.as_deref() {
         Some(secret_id) if !given.is_empty() && secret::ct_eq(secret_id, given.trim()) => {
             Ok(session)
@@ -127,16 +132,34 @@ pub fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
 }
 
 /// GET /api/public/chat/sessions/:id/messages?since=&limit=
+/// The session and its messages are read by one statement; the visitor's
+/// secret is checked before anything is answered.
 pub fn poll(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_api_key(req, ctx)?;
-    let session = visitor_session(req, ctx, id)?;
-    let since = chat::parse_since(req.query("since"))?;
+    let since = chat::parse_since(req.query("since"));
     let limit = chat::parse_limit(
         req.query("limit"),
         chat::DEFAULT_POLL_LIMIT,
         chat::MAX_POLL_LIMIT,
-    )?;
-    Ok(Reply::ok(&chat::poll(ctx.conn, &session, &since, limit)?))
+    );
+    let (since, limit) = match (since, limit) {
+        (Ok(since), Ok(limit)) => (since, limit),
+        // A bad query is told only to the chat's own visitor.
+        (since, limit) => {
+            visitor_session(req, ctx, id)?;
+            return Err(since
+                .err()
+                .or(limit.err())
+                .unwrap_or_else(|| Error::bad_request("bad query")));
+        }
+    };
+    if !chat::is_session_id(id) {
+        return Err(Error::session_not_found());
+    }
+    let (session, page) =
+        chat::poll_by_id(ctx.conn, id, &since, limit)?.ok_or_else(Error::session_not_found)?;
+    visitor_owns(req, session)?;
+    Ok(Reply::ok(&page))
 }
 
 /// The legacy form's fields, under either name.

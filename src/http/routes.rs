@@ -4,7 +4,6 @@ use super::{admin, assets, public, telegram, Ctx, Reply, Request};
 use crate::config::Origins;
 use crate::error::{Error, Result};
 use crate::secret;
-use crate::store::keys;
 use crate::store::managers::{self, Manager};
 
 /// Public API paths get CORS headers; admin ones never do.
@@ -98,9 +97,62 @@ pub fn require_api_key(req: &Request, ctx: &Ctx) -> Result<()> {
     if static_ok {
         return Ok(());
     }
-    match keys::active_hash(ctx.conn, &hash)? {
-        Some(stored) if secret::ct_eq(&stored, &hash) => Ok(()),
-        _ => Err(Error::Unauthorized("invalid API key".into())),
+    if stored_keys::contains(ctx.conn, &hash)? {
+        Ok(())
+    } else {
+        Err(Error::Unauthorized("invalid API key".into()))
+    }
+}
+
+/// The hashes of the active keys in the database, kept in memory by each
+/// worker and read again when the database changed: `PRAGMA
+/// data_version` moves whenever another connection (another worker, or
+/// `shopchat keys revoke` in another process) commits, so a revoked key
+/// stops working at the next request, and a request costs no index
+/// lookup of `api_keys`.
+mod stored_keys {
+    use std::cell::RefCell;
+
+    use rusqlite::Connection;
+
+    use crate::error::Result;
+    use crate::secret;
+    use crate::store::keys;
+
+    struct Cached {
+        /// Which database this worker's connection is (tests run several
+        /// servers in one process).
+        db: String,
+        data_version: i64,
+        hashes: Vec<String>,
+    }
+
+    thread_local! {
+        static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
+    }
+
+    /// Whether `hash` is the hash of an active stored key (compared in
+    /// constant time with each).
+    pub(super) fn contains(conn: &Connection, hash: &str) -> Result<bool> {
+        let version = crate::db::data_version(conn)?;
+        let db = conn.path().unwrap_or("");
+        CACHE.with(|cell| {
+            let mut cache = cell.borrow_mut();
+            let fresh = cache
+                .as_ref()
+                .is_some_and(|c| c.data_version == version && c.db == db);
+            if !fresh {
+                *cache = Some(Cached {
+                    db: db.to_string(),
+                    data_version: version,
+                    hashes: keys::active_hashes(conn)?,
+                });
+            }
+            let hashes = cache.as_ref().map_or(&[][..], |c| &c.hashes[..]);
+            Ok(hashes
+                .iter()
+                .fold(false, |ok, h| secret::ct_eq(h, hash) | ok))
+        })
     }
 }
 

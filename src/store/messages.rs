@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::Message;
+use super::{Message, Session};
 use crate::error::Result;
 
 const COLS: &str = "id, seq, session_id, sender, message_text, manager_id, created_at";
@@ -243,6 +243,58 @@ pub fn since(
     let has_more = out.len() as i64 > i64::from(limit);
     out.truncate(limit as usize);
     Ok((out, has_more))
+}
+
+/// A session and up to `limit` of its messages after seq `after`, in seq
+/// order, and whether more are waiting: a poll in one statement (one read
+/// of the session's row, then its messages, which are stored together).
+/// `None` when there is no such session.
+pub fn session_and_since(
+    conn: &Connection,
+    session_id: &str,
+    after: i64,
+    limit: u32,
+) -> Result<Option<(Session, Vec<Message>, bool)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.id, s.user_name, s.user_phone, s.status, s.manager_id, s.user_session_id,
+                s.created_at, s.updated_at,
+                m.id, m.seq, m.sender, m.message_text, m.manager_id, m.created_at
+         FROM chat_sessions s
+         LEFT JOIN chat_messages m ON m.session_id = s.id AND m.seq > ?2
+         WHERE s.id = ?1
+         ORDER BY m.seq LIMIT ?3",
+    )?;
+    let mut rows = stmt.query(params![session_id, after, i64::from(limit) + 1])?;
+    let mut session = None;
+    let mut msgs = Vec::new();
+    while let Some(r) = rows.next()? {
+        if session.is_none() {
+            session = Some(Session {
+                id: r.get(0)?,
+                user_name: r.get(1)?,
+                user_phone: r.get(2)?,
+                status: r.get(3)?,
+                manager_id: r.get(4)?,
+                user_session_id: r.get(5)?,
+                created_at: r.get(6)?,
+                updated_at: r.get(7)?,
+            });
+        }
+        if let Some(id) = r.get::<_, Option<String>>(8)? {
+            msgs.push(Message {
+                id,
+                seq: r.get(9)?,
+                session_id: session_id.to_string(),
+                sender: r.get(10)?,
+                message_text: r.get(11)?,
+                manager_id: r.get(12)?,
+                created_at: r.get(13)?,
+            });
+        }
+    }
+    let has_more = msgs.len() > limit as usize;
+    msgs.truncate(limit as usize);
+    Ok(session.map(|s| (s, msgs, has_more)))
 }
 
 /// Every message of a session, in seq order.
