@@ -14,6 +14,11 @@
 ALTER TABLE chat_sessions ADD COLUMN search_rowid INTEGER;
 UPDATE chat_sessions SET search_rowid = rowid;
 CREATE UNIQUE INDEX chat_sessions_search_rowid ON chat_sessions(search_rowid);
+-- What a search needs of each chat it finds by name or phone (to filter
+-- and sort), without reading the chat's row: 3,600 hits for a common
+-- name fragment read 3,600 scattered table pages otherwise.
+CREATE INDEX chat_sessions_search_listing
+    ON chat_sessions(search_rowid, id, updated_at, status, manager_id, last_sender);
 
 CREATE VIRTUAL TABLE session_search USING fts5(
     name_folded, phone_digits,

@@ -318,43 +318,66 @@ fn list_search(conn: &Connection, f: &Filter, search: &str) -> Result<(Vec<Sessi
             q.push_str(&format!(" OR phone_digits : {}", fts_phrase(&phone_q)));
         }
         params.push((":contact_q", q.into()));
-        "SELECT c.id AS sid, NULL AS seq FROM session_search
-         JOIN chat_sessions c ON c.search_rowid = session_search.rowid
+        "SELECT c.id, NULL, c.updated_at, c.status, c.manager_id, c.last_sender
+         FROM session_search
+         CROSS JOIN chat_sessions c INDEXED BY chat_sessions_search_listing
+             ON c.search_rowid = session_search.rowid
          WHERE session_search MATCH :contact_q"
     } else {
         params.push((":name_q", name_q.clone().into()));
         params.push((":phone_q", phone_q.clone().into()));
-        "SELECT c.id AS sid, NULL AS seq FROM chat_sessions c
+        "SELECT c.id, NULL, c.updated_at, c.status, c.manager_id, c.last_sender
+         FROM chat_sessions c
          WHERE instr(c.name_folded, :name_q) > 0
             OR (:phone_q <> '' AND instr(c.phone_digits, :phone_q) > 0)"
     };
     let text_hits = if indexed(search) {
         params.push((":text_q", fts_phrase(search).into()));
         " UNION ALL
-         SELECT t.session_id, t.seq FROM message_search
-         JOIN chat_messages t ON t.seq = message_search.rowid
+         SELECT c.id, t.seq, c.updated_at, c.status, c.manager_id, c.last_sender
+         FROM message_search
+         CROSS JOIN chat_messages t ON t.seq = message_search.rowid
+         CROSS JOIN chat_sessions c ON c.id = t.session_id
          WHERE message_search MATCH :text_q"
     } else {
         ""
     };
     let where_sql = filter_where(f, &mut params);
-    let mut stmt = conn.prepare_cached(&format!(
-        "WITH hits AS ({contact_hits}{text_hits}),
-              best AS (SELECT sid, max(seq) AS seq FROM hits GROUP BY sid)
-         SELECT s.id, best.seq FROM best JOIN chat_sessions s ON s.id = best.sid
-         WHERE {where_sql}
-         ORDER BY s.updated_at DESC, s.id"
-    ))?;
+    // Each hit carries what the filters and the order need, so chats are
+    // not read again; a chat's rows all have the same updated_at. The
+    // matches come first (MATERIALIZED, CROSS JOIN fix the order): pushed
+    // into the union, `status = 'active'` made the planner walk active
+    // chats and test each message against the text index (1.8 s).
+    let sql = |tail: &str| -> String {
+        format!(
+            "WITH hits (id, seq, updated_at, status, manager_id, last_sender) AS MATERIALIZED
+                 ({contact_hits}{text_hits})
+             {tail}"
+        )
+    };
+    let grouped = format!("FROM hits AS s WHERE {where_sql} GROUP BY s.id");
+    let mut page_params = params.clone();
+    page_params.push((":limit", i64::from(f.limit).into()));
+    page_params.push((":offset", i64::from(f.offset).into()));
+    let mut stmt = conn.prepare_cached(&sql(&format!(
+        "SELECT s.id, max(s.seq), count(*) OVER () {grouped}
+         ORDER BY max(s.updated_at) DESC, s.id LIMIT :limit OFFSET :offset"
+    )))?;
+    let mut total = 0;
     let found: Vec<(String, Option<i64>)> = stmt
-        .query_map(&*bind(&params), |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(&*bind(&page_params), |r| {
+            total = r.get(2)?;
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
-    let total = found.len() as i64;
+    if found.is_empty() && f.offset > 0 {
+        // Past the end: the page is empty, the total still counts.
+        total = conn
+            .prepare_cached(&sql(&format!("SELECT count(*) FROM (SELECT 1 {grouped})")))?
+            .query_row(&*bind(&params), |r| r.get(0))?;
+    }
     let mut items = Vec::new();
-    for (id, seq) in found
-        .into_iter()
-        .skip(f.offset as usize)
-        .take(f.limit as usize)
-    {
+    for (id, seq) in found {
         let Some(mut item) = summary(conn, &id)? else {
             continue;
         };
