@@ -107,11 +107,12 @@ pub fn require_api_key(req: &Request, ctx: &Ctx) -> Result<()> {
 /// The hashes of the active keys in the database, kept in memory by each
 /// worker and read again when the database changed: `PRAGMA
 /// data_version` moves whenever another connection (another worker, or
-/// `shopchat keys revoke` in another process) commits, so a revoked key
-/// stops working at the next request, and a request costs no index
-/// lookup of `api_keys`.
+/// `shopchat keys revoke` in another process) commits. It is asked at most
+/// every [`RECHECK`]: asking is a read transaction of its own (2.3 µs, 4%
+/// of a poll), so a revoked key stops working within that time.
 mod stored_keys {
     use std::cell::RefCell;
+    use std::time::{Duration, Instant};
 
     use rusqlite::Connection;
 
@@ -119,11 +120,15 @@ mod stored_keys {
     use crate::secret;
     use crate::store::keys;
 
+    /// How stale the keys may be: how long a revoked key may still work.
+    pub(super) const RECHECK: Duration = Duration::from_millis(50);
+
     struct Cached {
         /// Which database this worker's connection is (tests run several
         /// servers in one process).
         db: String,
         data_version: i64,
+        checked: Instant,
         hashes: Vec<String>,
     }
 
@@ -134,19 +139,23 @@ mod stored_keys {
     /// Whether `hash` is the hash of an active stored key (compared in
     /// constant time with each).
     pub(super) fn contains(conn: &Connection, hash: &str) -> Result<bool> {
-        let version = crate::db::data_version(conn)?;
         let db = conn.path().unwrap_or("");
         CACHE.with(|cell| {
             let mut cache = cell.borrow_mut();
-            let fresh = cache
-                .as_ref()
-                .is_some_and(|c| c.data_version == version && c.db == db);
-            if !fresh {
-                *cache = Some(Cached {
-                    db: db.to_string(),
-                    data_version: version,
-                    hashes: keys::active_hashes(conn)?,
-                });
+            let now = Instant::now();
+            let mine = cache.as_mut().filter(|c| c.db == db);
+            match mine {
+                Some(c) if now.duration_since(c.checked) < RECHECK => {}
+                Some(c) if c.data_version == crate::db::data_version(conn)? => c.checked = now,
+                _ => {
+                    let data_version = crate::db::data_version(conn)?;
+                    *cache = Some(Cached {
+                        db: db.to_string(),
+                        data_version,
+                        checked: now,
+                        hashes: keys::active_hashes(conn)?,
+                    });
+                }
             }
             let hashes = cache.as_ref().map_or(&[][..], |c| &c.hashes[..]);
             Ok(hashes
