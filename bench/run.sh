@@ -3,11 +3,12 @@
 # loopback against the release binary on a temporary database.
 #   bench/run.sh [SECONDS]         (default 10 s per scenario)
 # Needs wrk and python3 (apt-get install wrk). Prints a Markdown report.
+# SHOPCHAT=/path/to/shopchat measures another build (e.g. an older one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
 cargo build --release --quiet
-BIN=$PWD/target/release/shopchat
+BIN=${SHOPCHAT:-$PWD/target/release/shopchat}
 DIR=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DIR"' EXIT
 export CHAT_DB=$DIR/chat.db CHAT_SESSION_RATE=0 CHAT_MESSAGE_RATE=0

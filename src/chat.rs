@@ -642,11 +642,60 @@ pub struct Poll {
     /// The chat has had the away auto-reply: nobody could answer, so the
     /// widget asks for an email.
     pub away: bool,
+    /// The highest seq the visitor has seen (the HTTP layer shows it to
+    /// managers as `visitorSeenSeq`).
+    #[serde(skip)]
+    pub visitor_seen_seq: i64,
+    /// The highest seq the managers have seen (shown to the visitor as
+    /// `managerSeenSeq`).
+    #[serde(skip)]
+    pub manager_seen_seq: i64,
+}
+
+/// A poll by session id, in one read: the session (for the caller to check
+/// who asks), how far each side has seen it, and its messages after
+/// `since`. `None` when there is no such session. A time `since` (old
+/// clients) takes the two-step way.
+pub fn poll_by_id(
+    conn: &Connection,
+    session_id: &str,
+    since: &Since,
+    limit: u32,
+) -> Result<Option<(Session, Poll)>> {
+    let after = match since {
+        Since::Start => 0,
+        Since::Seq(s) => *s,
+        Since::Time(_) => {
+            let Some(session) = sessions::get(conn, session_id)? else {
+                return Ok(None);
+            };
+            let page = poll(conn, &session, since, limit)?;
+            return Ok(Some((session, page)));
+        }
+    };
+    let Some(page) = messages::session_and_since(conn, session_id, after, limit)? else {
+        return Ok(None);
+    };
+    let cursor = match page.messages.last() {
+        Some(m) => serde_json::json!(m.seq),
+        None => serde_json::json!(after),
+    };
+    let poll = Poll {
+        messages: page.messages,
+        cursor,
+        has_more: page.has_more,
+        session_status: page.session.status,
+        away: page.session.away_at.is_some(),
+        visitor_seen_seq: page.visitor_seen_seq,
+        manager_seen_seq: page.manager_seen_seq,
+    };
+    Ok(Some((page.session, poll)))
 }
 
 /// Messages of `session` after `since`.
 pub fn poll(conn: &Connection, session: &Session, since: &Since, limit: u32) -> Result<Poll> {
     let (msgs, has_more) = messages::since(conn, &session.id, since, limit)?;
+    let (visitor_seen_seq, manager_seen_seq) = sessions::seen(conn, &session.id)?;
     let cursor = match (msgs.last(), since) {
         (Some(m), _) => serde_json::json!(m.seq),
         (None, Since::Start) => serde_json::json!(0),
@@ -659,6 +708,8 @@ pub fn poll(conn: &Connection, session: &Session, since: &Since, limit: u32) -> 
         has_more,
         session_status: session.status,
         away: session.away_at.is_some(),
+        visitor_seen_seq,
+        manager_seen_seq,
     })
 }
 

@@ -389,7 +389,7 @@ pub struct SessionsArgs {
     /// Only chats with this status [default: all; active with --awaiting].
     #[arg(long, value_enum)]
     pub status: Option<StatusFilter>,
-    /// Find by name (any case) or phone (by digits: "+380 67" finds 38067...).
+    /// Find by name (any case), phone (by digits: "+380 67" finds 38067...) or message text.
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
     /// Only chats of this manager, or `none` for unassigned ones.

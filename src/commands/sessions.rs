@@ -31,7 +31,7 @@ pub fn run(cli: &Cli, args: &SessionsArgs) -> anyhow::Result<()> {
         .map(str::trim)
         .filter(|s| !s.is_empty());
     if search.is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS) {
-        bail!("--search is longer than {MAX_SEARCH_CHARS} characters; search by a name or a phone number");
+        bail!("--search is longer than {MAX_SEARCH_CHARS} characters; search by a name, a phone number or a few words of a message");
     }
     let manager = match args.manager.as_deref().map(str::trim) {
         None | Some("") => None,

@@ -414,6 +414,7 @@ fn render_sessions(
     last_budget: usize,
 ) -> String {
     let name_w = if ui.width >= 80 { 18 } else { 12 };
+    let matches = items.iter().any(|i| i.text_match.is_some());
     let mut t = ui.table();
     t.set_header(cols.iter().map(|c| {
         let h = match c {
@@ -423,6 +424,7 @@ fn render_sessions(
             Col::Status => "status",
             Col::Manager => "manager",
             Col::Count => "msgs",
+            Col::Last if matches => "last message, or the match",
             Col::Last => "last message",
             Col::Updated => "updated",
         };
@@ -439,7 +441,12 @@ fn render_sessions(
             Col::Count => {
                 Cell::new(item.message_count).set_alignment(comfy_table::CellAlignment::Right)
             }
-            Col::Last => Cell::new(cut(&last_text(item), last_budget)),
+            Col::Last => match &item.text_match {
+                Some(m) => {
+                    Cell::new(cut(&format!("match: {}", m.snippet), last_budget)).fg(Color::Yellow)
+                }
+                None => Cell::new(cut(&last_text(item), last_budget)),
+            },
             Col::Updated => Cell::new(relative(&s.updated_at, now)),
         }));
     }

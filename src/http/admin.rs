@@ -121,44 +121,78 @@ pub fn get(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
 /// GET /api/chat/sessions/:id/messages?since=&limit=&wait=&state=
 pub fn poll(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_manager(req, ctx)?;
-    let s = session(ctx, id)?;
-    poll_or_park(req, ctx, &s, Role::Manager)
+    let q = match PollQuery::parse(req) {
+        Ok(q) => q,
+        // An unknown chat is 404 whatever the query.
+        Err(e) => {
+            session(ctx, id)?;
+            return Err(e);
+        }
+    };
+    if !chat::is_session_id(id) {
+        return Err(Error::session_not_found());
+    }
+    let (s, poll) =
+        chat::poll_by_id(ctx.conn, id, &q.since, q.limit)?.ok_or_else(Error::session_not_found)?;
+    poll_or_park(ctx, q, &s, poll, Role::Manager)
 }
 
-/// A chat's poll, for either side: answered now when there is something
-/// new (or `wait` is 0), else parked in the waiting room.
-pub fn poll_or_park(req: &Request, ctx: &mut Ctx, s: &Session, role: Role) -> Result<Reply> {
-    let since = chat::parse_since(req.query("since"))?;
-    let limit = chat::parse_limit(
-        req.query("limit"),
-        chat::DEFAULT_POLL_LIMIT,
-        chat::MAX_POLL_LIMIT,
-    )?;
-    let wait = live::parse_wait(req.query("wait"))?;
-    let state = req.query("state").map(str::to_string);
-    let poll = chat::poll(ctx.conn, s, &since, limit)?;
+/// What a poll asks for: `since`, `limit`, `wait` and `state`.
+pub struct PollQuery {
+    pub since: messages::Since,
+    pub limit: u32,
+    pub wait: u64,
+    pub state: Option<String>,
+}
+
+impl PollQuery {
+    /// The query of a poll, checked.
+    pub fn parse(req: &Request) -> Result<PollQuery> {
+        Ok(PollQuery {
+            since: chat::parse_since(req.query("since"))?,
+            limit: chat::parse_limit(
+                req.query("limit"),
+                chat::DEFAULT_POLL_LIMIT,
+                chat::MAX_POLL_LIMIT,
+            )?,
+            wait: live::parse_wait(req.query("wait"))?,
+            state: req.query("state").map(str::to_string),
+        })
+    }
+}
+
+/// A chat's poll, for either side, as [`chat::poll_by_id`] read it (the
+/// caller has checked who asks): answered now when there is something new
+/// (or `wait` is 0), else parked in the waiting room.
+pub fn poll_or_park(
+    ctx: &Ctx,
+    q: PollQuery,
+    s: &Session,
+    poll: chat::Poll,
+    role: Role,
+) -> Result<Reply> {
     let Some(live) = ctx.shared.live.clone() else {
         return Err(Error::Internal("the waiting room is not running".into()));
     };
-    let body = live::poll_json(ctx.conn, &live, &poll, &s.id, role)?;
-    let seq = match since {
+    let body = live::poll_json(&live, &poll, &s.id, role)?;
+    let seq = match q.since {
         messages::Since::Start => Some(0),
         messages::Since::Seq(n) => Some(n),
         // Old clients polling by time get plain polling.
         messages::Since::Time(_) => None,
     };
-    let changed = state.as_deref().is_some_and(|st| body["state"] != st);
+    let changed = q.state.as_deref().is_some_and(|st| body["state"] != st);
     match seq {
-        Some(since) if wait > 0 && poll.messages.is_empty() && !changed && live.has_room() => {
+        Some(since) if q.wait > 0 && poll.messages.is_empty() && !changed && live.has_room() => {
             Ok(Reply::park(
                 Park::Poll {
                     session_id: s.id.clone(),
                     role,
                     since,
-                    limit,
-                    state,
+                    limit: q.limit,
+                    state: q.state,
                 },
-                std::time::Duration::from_secs(wait),
+                std::time::Duration::from_secs(q.wait),
             ))
         }
         _ => Ok(Reply::ok(&body)),

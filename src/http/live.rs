@@ -445,10 +445,9 @@ pub fn answer_value(conn: &Connection, live: &Live, park: &Park) -> Result<Value
             limit,
             ..
         } => {
-            let session =
-                sessions::get(conn, session_id)?.ok_or_else(crate::Error::session_not_found)?;
-            let poll = chat::poll(conn, &session, &Since::Seq(*since), *limit)?;
-            poll_json(conn, live, &poll, session_id, *role)
+            let (_, poll) = chat::poll_by_id(conn, session_id, &Since::Seq(*since), *limit)?
+                .ok_or_else(crate::Error::session_not_found)?;
+            poll_json(live, &poll, session_id, *role)
         }
         Park::Feed { since, .. } => feed_json(conn, live, *since),
     }
@@ -468,14 +467,8 @@ fn nothing_new(park: &Park, v: &Value) -> bool {
 
 /// A poll's answer with the other side's typing and seen state, and the
 /// `state` token a client passes back.
-pub fn poll_json(
-    conn: &Connection,
-    live: &Live,
-    poll: &chat::Poll,
-    session_id: &str,
-    role: Role,
-) -> Result<Value> {
-    let (visitor_seen, manager_seen) = sessions::seen(conn, session_id)?;
+pub fn poll_json(live: &Live, poll: &chat::Poll, session_id: &str, role: Role) -> Result<Value> {
+    let (visitor_seen, manager_seen) = (poll.visitor_seen_seq, poll.manager_seen_seq);
     let mut v = serde_json::to_value(poll).map_err(|e| crate::Error::Internal(e.to_string()))?;
     let o = v.as_object_mut().expect("a poll is an object");
     let (typing, seen) = match role {

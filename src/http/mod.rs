@@ -90,6 +90,8 @@ pub struct Ctx<'a> {
 }
 
 /// Stack of a connection thread: it parses and copies bytes, nothing more.
+/// Only the pages a thread touches are resident: 64 KiB gave the same RSS
+/// with 1,000 polling widgets as 128 KiB (bench/), so the margin stays.
 const CONNECTION_STACK: usize = 128 * 1024;
 
 /// File descriptors kept free of connections: the database and its WAL
@@ -306,10 +308,14 @@ fn handle(mut rq: tiny_http::Request, shared: &Shared, conn: &mut Connection) {
         };
         let status = reply.status;
         let _ = rq.respond(to_tiny(reply));
-        eprintln!(
-            "{method} {path} {status} {}ms",
+        // One write per line: eprintln! on unbuffered stderr writes each
+        // piece of the format on its own (eight syscalls a request, 4% of
+        // a poll).
+        let line = format!(
+            "{method} {path} {status} {}ms\n",
             started.elapsed().as_millis()
         );
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
     };
     match (reply.park.take(), live) {
         (Some((park, wait)), Some(live)) => live.park(live::Parked {

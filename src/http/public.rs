@@ -159,6 +159,12 @@ fn visitor_session(req: &Request, ctx: &Ctx, id: &str) -> Result<Session> {
     if !chat::is_session_id(id) {
         return Err(Error::session_not_found());
     }
+    let session = sessions::get(ctx.conn, id)?.ok_or_else(Error::session_not_found)?;
+    visitor_owns(req, session)
+}
+
+/// `session`, if the request carries its visitor's secret; 404 otherwise.
+fn visitor_owns(req: &Request, session: Session) -> Result<Session> {
     let given = req
         .header("x-user-session-id")
         .or_else(|| {
@@ -167,7 +173,6 @@ fn visitor_session(req: &Request, ctx: &Ctx, id: &str) -> Result<Session> {
                 .flatten()
         })
         .unwrap_or("");
-    let session = sessions::get(ctx.conn, id)?.ok_or_else(Error::session_not_found)?;
     match session.user_session_id.as_deref() {
         Some(secret_id) if !given.is_empty() && secret::ct_eq(secret_id, given.trim()) => {
             Ok(session)
@@ -212,11 +217,25 @@ pub fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
 }
 
 /// GET /api/public/chat/sessions/:id/messages?since=&limit=&wait=&state=
+/// The session, its seen marks and its messages are read by one statement;
+/// the visitor's secret is checked before anything is answered or waits.
 pub fn poll(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_api_key(req, ctx)?;
-    // The secret is checked before anything waits: a wrong one is 404 now.
-    let session = visitor_session(req, ctx, id)?;
-    super::admin::poll_or_park(req, ctx, &session, Role::Visitor)
+    let q = match super::admin::PollQuery::parse(req) {
+        Ok(q) => q,
+        // A bad query is told only to the chat's own visitor.
+        Err(e) => {
+            visitor_session(req, ctx, id)?;
+            return Err(e);
+        }
+    };
+    if !chat::is_session_id(id) {
+        return Err(Error::session_not_found());
+    }
+    let (session, page) =
+        chat::poll_by_id(ctx.conn, id, &q.since, q.limit)?.ok_or_else(Error::session_not_found)?;
+    let session = visitor_owns(req, session)?;
+    super::admin::poll_or_park(ctx, q, &session, page, Role::Visitor)
 }
 
 /// POST /api/public/chat/sessions/:id/typing {typing}

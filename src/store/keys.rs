@@ -61,10 +61,10 @@ pub fn active_count(conn: &Connection) -> Result<i64> {
     )?)
 }
 
-/// The stored hash equal to `key_hash` among active keys, if any.
-pub fn active_hash(conn: &Connection, key_hash: &str) -> Result<Option<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT key_hash FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL",
-    )?;
-    Ok(stmt.query_row([key_hash], |r| r.get(0)).optional()?)
+/// The hashes of every active key.
+pub fn active_hashes(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT key_hash FROM api_keys WHERE revoked_at IS NULL ORDER BY id")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

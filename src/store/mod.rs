@@ -149,6 +149,22 @@ pub struct SessionSummary {
     pub last_message: Option<Message>,
     pub message_count: i64,
     pub awaiting_reply: bool,
+    /// With a search that matched a message's text: that message (the
+    /// newest one that matched), cut to the matching line.
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    pub text_match: Option<TextMatch>,
+}
+
+/// The message a search found in a chat, as a snippet.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TextMatch {
+    pub seq: i64,
+    pub sender: Sender,
+    pub created_at: String,
+    /// The line of the message that matched, cut around the match (with
+    /// "…" where cut).
+    pub snippet: String,
 }
 
 text_enum! {

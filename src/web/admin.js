@@ -18,11 +18,11 @@
       tokenRefused: 'That token was not accepted. Check it and try again.', tokenGone: 'Your token was not accepted any more. Please sign in again.',
       unreachable: 'Cannot reach the server: {m}', unreachableRetry: 'Cannot reach the server. {m}', tryAgain: 'Try again', logOut: 'Log out',
       chats: 'Chats', tabActive: 'Active', tabClosed: 'Closed', tabArchived: 'Archived', tabAll: 'All', status: 'Status',
-      search: 'Search by name or phone', awaitingN: '{n} awaiting reply', showAll: 'Show all chats', showAwaiting: 'Show only chats awaiting a reply',
+      search: 'Search by name, phone or message', awaitingN: '{n} awaiting reply', showAll: 'Show all chats', showAwaiting: 'Show only chats awaiting a reply',
       nChats: '{n} chats', noMatch: 'No chats match.', tryOther: 'Try another search or filter.',
       noChatsYet: 'No chats yet.', noStatusChats: 'No {s} chats yet.', whenVisitor: 'When a visitor writes from the widget, the chat appears here within a few seconds.',
       newer: '← Newer', older: 'Older →', ofTotal: '{a}–{b} of {n}', refreshFailed: 'Could not refresh the chats: {m}',
-      noMessages: 'No messages yet', you: 'You', manager: 'Manager', waiting: 'The visitor is waiting for a reply', awaiting: 'Awaiting reply',
+      noMessages: 'No messages yet', found: 'Found: ', you: 'You', manager: 'Manager', waiting: 'The visitor is waiting for a reply', awaiting: 'Awaiting reply',
       assignedTo: 'Assigned to {n}', nMessages: '{n} messages', visitor: 'Visitor {id}',
       active: 'Active', closed: 'Closed', archived: 'Archived',
       allChats: '← All chats', loading: 'Loading…', assigned: 'Assigned to', closeChat: 'Close chat', reopen: 'Reopen chat',
@@ -49,11 +49,11 @@
       tokenRefused: 'Цей токен не прийнято. Перевірте його й спробуйте ще раз.', tokenGone: 'Ваш токен більше не приймається. Увійдіть знову.',
       unreachable: 'Сервер недоступний: {m}', unreachableRetry: 'Сервер недоступний. {m}', tryAgain: 'Спробувати ще', logOut: 'Вийти',
       chats: 'Чати', tabActive: 'Активні', tabClosed: 'Закриті', tabArchived: 'Архів', tabAll: 'Усі', status: 'Стан',
-      search: 'Пошук за ім’ям або телефоном', awaitingN: 'Чекають на відповідь: {n}', showAll: 'Показати всі чати', showAwaiting: 'Лише ті, що чекають на відповідь',
+      search: 'Пошук за ім’ям, телефоном або повідомленням', awaitingN: 'Чекають на відповідь: {n}', showAll: 'Показати всі чати', showAwaiting: 'Лише ті, що чекають на відповідь',
       nChats: 'Чатів: {n}', noMatch: 'Нічого не знайдено.', tryOther: 'Спробуйте інший пошук чи фільтр.',
       noChatsYet: 'Чатів ще немає.', noStatusChats: 'Чатів ще немає.', whenVisitor: 'Коли відвідувач напише у віджеті, чат з’явиться тут за кілька секунд.',
       newer: '← Новіші', older: 'Старіші →', ofTotal: '{a}–{b} з {n}', refreshFailed: 'Не вдалося оновити чати: {m}',
-      noMessages: 'Повідомлень ще немає', you: 'Ви', manager: 'Менеджер', waiting: 'Відвідувач чекає на відповідь', awaiting: 'Чекає на відповідь',
+      noMessages: 'Повідомлень ще немає', found: 'Знайдено: ', you: 'Ви', manager: 'Менеджер', waiting: 'Відвідувач чекає на відповідь', awaiting: 'Чекає на відповідь',
       assignedTo: 'Призначено: {n}', nMessages: 'Повідомлень: {n}', visitor: 'Відвідувач {id}',
       active: 'Активний', closed: 'Закритий', archived: 'В архіві',
       allChats: '← Усі чати', loading: 'Завантаження…', assigned: 'Відповідальний', closeChat: 'Закрити чат', reopen: 'Відкрити знову',
@@ -486,7 +486,7 @@
       const seen = new Set();
       sessions.forEach((s, i) => {
         seen.add(s.id);
-        const sig = JSON.stringify([s.updatedAt, s.status, s.managerId, s.awaitingReply, s.messageCount, s.unreadCount, live.typingIn(s.id), s.userName, s.userPhone, managers.length, shortWhen(s.updatedAt)]);
+        const sig = JSON.stringify([s.updatedAt, s.status, s.managerId, s.awaitingReply, s.messageCount, s.unreadCount, live.typingIn(s.id), s.userName, s.userPhone, managers.length, shortWhen(s.updatedAt), s.match && s.match.snippet]);
         let row = rows.get(s.id);
         if (!row || row.sig !== sig) {
           const li = row ? row.li : h('li');
@@ -520,6 +520,7 @@
       const last = s.lastMessage;
       let preview;
       if (s.status === 'active' && live.typingIn(s.id)) preview = h('span', { class: 'typing-note' }, t('typing', { n: visitorName(s) }));
+      else if (s.match) preview = [h('span', { class: 'who-said' }, t('found')), s.match.snippet];
       else if (!last) preview = h('span', { class: 'muted' }, t('noMessages'));
       else {
         const who = last.sender === 'manager' ? (last.managerId === me.id ? t('you') : managerName(last.managerId || '') || t('manager')) + ': ' : '';

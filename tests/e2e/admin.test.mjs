@@ -91,6 +91,10 @@ test('the list: status tabs, newest first, awaiting marks and count, search', as
   await page.locator('.search').fill('maria');
   await page.waitForFunction(() => document.querySelectorAll('.row').length === 1);
   assert.deepEqual(await rowIds(page), [chats.maria.id]);
+  await page.locator('.search').fill('YES, IN');
+  // A chat found by a message shows the line that matched.
+  await page.waitForFunction((id) => document.querySelectorAll('.row').length === 1 && document.querySelector('.row').dataset.id === id
+    && document.querySelector('.row .preview').textContent === 'Found: Yes, in 5 days.', chats.maria.id);
   await page.locator('.search').fill('+380 67 555');
   await page.waitForFunction((id) => document.querySelectorAll('.row').length === 1 && document.querySelector('.row').dataset.id === id, chats.ivan.id);
   await page.locator('.search').fill('nobody-like-this');

@@ -518,10 +518,13 @@ fn demo_data_is_realistic_deterministic_and_makes_a_manager() {
         "{statuses:?}"
     );
 
-    // Seq order is time order, as if the chats had really happened.
+    // Within a chat, seq order is time order, as if it had really happened.
     let conn = a.conn();
     let all = shopchat::store::messages::after(&conn, 0, 100_000).unwrap();
-    assert!(all.windows(2).all(|w| w[0].created_at <= w[1].created_at));
+    for (id, _, _, _) in &da {
+        let chat: Vec<_> = all.iter().filter(|m| &m.session_id == id).collect();
+        assert!(chat.windows(2).all(|w| w[0].created_at <= w[1].created_at));
+    }
     let v = sh(&a, &["stats", "--json"]).json();
     assert_eq!(v["messages"]["total"].as_u64().unwrap() as usize, all.len());
     assert!(v["firstResponseSeconds"]["median"].as_f64().unwrap() > 0.0);
@@ -545,6 +548,60 @@ fn demo_data_is_fast_for_ten_thousand_chats() {
     assert_eq!(v["sessions"]["total"], 10000);
     let n = v["messages"]["total"].as_u64().unwrap();
     assert!((60_000..=100_000).contains(&n), "{n} messages");
+}
+
+#[test]
+fn demo_data_creates_a_missing_database_and_its_stats_match_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    let out = crate::clikit::run({
+        let mut c = crate::clikit::cmd_for(&path);
+        c.args(["demo-data", "--sessions", "300", "--messages", "7"]);
+        c
+    })
+    .ok();
+    assert!(out.starts_with("Added 300 chats"), "{out}");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let v = sh_path(&path, &["stats", "--json"]);
+    assert_eq!(
+        v["sessions"]["total"],
+        count("SELECT count(*) FROM chat_sessions")
+    );
+    assert_eq!(
+        v["messages"]["total"],
+        count("SELECT count(*) FROM chat_messages")
+    );
+    assert_eq!(
+        v["sessions"]["awaitingReply"],
+        count(
+            "SELECT count(*) FROM chat_sessions WHERE status = 'active' AND last_sender = 'user'"
+        )
+    );
+    // Each chat's counters are its rows': count, last message, and time.
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM chat_sessions s WHERE s.message_count <>
+                 (SELECT count(*) FROM chat_messages m WHERE m.session_id = s.id)
+              OR s.last_seq IS NOT (SELECT max(seq) FROM chat_messages m WHERE m.session_id = s.id)"
+        ),
+        0
+    );
+    // Within a chat, seq order is time order.
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM chat_messages a JOIN chat_messages b
+             ON a.session_id = b.session_id AND a.seq < b.seq AND a.created_at > b.created_at"
+        ),
+        0
+    );
+    assert_eq!(shopchat::db::integrity_check(&conn).unwrap(), "ok");
+}
+
+fn sh_path(path: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let mut c = crate::clikit::cmd_for(path);
+    c.args(args);
+    crate::clikit::run(c).json()
 }
 
 #[test]

@@ -24,6 +24,7 @@ mod openapi;
 mod outbox_errors;
 mod schema;
 mod serve_and_setup;
+mod stats_search;
 mod telegram;
 mod telegram_faults;
 mod telegram_restart;

@@ -337,3 +337,42 @@ fn managers_and_keys_from_the_terminal() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("no active key"));
 }
+
+/// Keys are checked from memory; a key revoked by another process (the
+/// terminal) must still stop working at once, within the recheck time.
+#[test]
+fn a_key_revoked_from_the_terminal_stops_working_within_a_moment() {
+    let live = crate::live::Live::start(crate::live::Opts::default());
+    let (sid, usid) = live.open_chat();
+    let poll = |key: &str| -> u16 {
+        crate::common::call(
+            &format!("{}/api/public/chat/sessions/{sid}/messages", live.url),
+            "GET",
+            &[("X-API-Key", key), ("X-User-Session-Id", usid.as_str())],
+            None,
+        )
+        .status
+    };
+    // Every worker has the key in memory now.
+    for _ in 0..40 {
+        assert_eq!(poll(&live.key), 200);
+    }
+    let revoked = crate::clikit::run({
+        let mut c = crate::clikit::cmd_for(&live.db);
+        c.args(["keys", "revoke", "test"]);
+        c
+    });
+    assert_eq!(revoked.code, Some(0), "{}", revoked.stderr);
+    let t = Instant::now();
+    while poll(&live.key) != 401 {
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "the revoked key still works"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // And it stays revoked on every worker.
+    for _ in 0..40 {
+        assert_eq!(poll(&live.key), 401);
+    }
+}

@@ -401,8 +401,8 @@ fn stats_count_the_day_in_the_shops_time_zone() {
         (2, midnight - chrono::Duration::seconds(1)),
     ] {
         conn.execute(
-            "INSERT INTO chat_messages (id, session_id, sender, message_text, created_at)
-             VALUES (?1, ?2, 'user', 'x', ?3)",
+            "INSERT INTO chat_messages (seq, id, session_id, sender, message_text, created_at)
+             VALUES ((SELECT last + 1 FROM message_seq), ?1, ?2, 'user', 'x', ?3)",
             rusqlite::params![
                 format!("00000000-0000-4000-8000-00000000000{n}"),
                 sid,
@@ -410,6 +410,8 @@ fn stats_count_the_day_in_the_shops_time_zone() {
             ],
         )
         .unwrap();
+        conn.execute("UPDATE message_seq SET last = last + 1", [])
+            .unwrap();
     }
     let st = s.admin("GET", "/api/chat/stats", None).body;
     // The chat's first message and the one just after Kyiv's midnight.

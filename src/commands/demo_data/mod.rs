@@ -2,9 +2,15 @@
 //! (Ukrainian, English, a little Polish and German; replies, closed and
 //! open chats, spread over weeks). The same seed gives the same chats, ids
 //! and texts; times are laid out backwards from now so the data looks
-//! fresh. Rows go in through `store`, many per transaction, so 10,000
-//! chats take seconds: not through `chat.rs`, whose rules are for live
-//! chats (now, fresh ids, notifications); ARCHITECTURE.md says why.
+//! fresh. Rows go in through `store`, many per transaction: not through
+//! `chat.rs`, whose rules are for live chats (now, fresh ids,
+//! notifications); ARCHITECTURE.md says why.
+//!
+//! Memory stays bounded whatever the size: each chat is made from its own
+//! seed, so only (id, seed) pairs are kept (24 bytes a chat) and a chat's
+//! rows are made when they are written. Chats are written in id order, so
+//! a chat's messages go to the end of the table keyed by (session_id, seq)
+//! instead of to random pages; `seq` order is time order within a chat.
 
 mod texts;
 
@@ -20,13 +26,23 @@ use crate::store::messages::NewMessage;
 use crate::store::{self, managers, messages, sessions, Sender, Session, Status};
 use texts::Lang;
 
-/// Rows per write transaction: big enough to be fast, small enough that
-/// a running server waits at most a few milliseconds for the lock.
-const BATCH: usize = 2000;
+/// Chats per write transaction (about 250,000 rows): large, because each
+/// commit rewrites every page it touched and the index of messages by
+/// time is touched all over by every batch. Rows wait in a temporary table
+/// on disk, so memory does not grow with it; a running server's writers
+/// wait for the lock meanwhile (a few seconds; the busy timeout is 10 s).
+const BATCH_CHATS: usize = 25_000;
+
+/// A chat waiting to be made: its id, its own seed, and how long ago it
+/// started (about).
+struct Planned {
+    id: [u8; 16],
+    seed: u64,
+    age_secs: i64,
+}
 
 struct DemoMessage {
     id: String,
-    session: usize,
     sender: Sender,
     text: String,
     manager: Option<String>,
@@ -37,10 +53,20 @@ struct DemoChat {
     session: Session,
     /// When it was closed, for closed and archived chats.
     closed_at: Option<DateTime<Utc>>,
+    msgs: Vec<DemoMessage>,
 }
 
 pub fn run(cli: &Cli, args: &DemoDataArgs) -> anyhow::Result<()> {
-    let mut conn = term::open(cli)?;
+    let created = !cli.db.exists();
+    let mut conn = if created {
+        crate::db::init(&cli.db)?
+    } else {
+        term::open(cli)?
+    };
+    if created {
+        eprintln!("Created {}.", cli.db.display());
+    }
+    crate::db::tune_for_bulk_writes(&conn)?;
     let started = Instant::now();
     let mut team: Vec<String> = managers::list_active(&conn)?
         .into_iter()
@@ -52,90 +78,149 @@ pub fn run(cli: &Cli, args: &DemoDataArgs) -> anyhow::Result<()> {
         eprintln!("Made manager 'demo' for the demo replies (token not shown; `shopchat managers token demo` makes one).");
         team.push("demo".into());
     }
-    let now = Utc::now();
-    let (chats, mut msgs) = generate(args, &team, now);
-    if chats.is_empty() {
+    if args.sessions == 0 {
         bail!("nothing to make; give --sessions 1 or more");
     }
-    // Inserted in time order, so seq order is time order too.
-    msgs.sort_by(|a, b| a.at.cmp(&b.at).then(a.session.cmp(&b.session)));
+    let now = Utc::now();
+    let plan = plan(args);
 
-    let total = (chats.len() * 2 + msgs.len()) as u64;
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if chats.len() < 500 {
+    let bar = ProgressBar::with_draw_target(Some(plan.len() as u64), ProgressDrawTarget::stderr());
+    if plan.len() < 500 {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     bar.set_style(
         ProgressStyle::with_template(
-            "{msg:>9} [{bar:32}] {percent:>3}% {pos}/{len} rows, {eta} left",
+            "{msg:>9} [{bar:32}] {percent:>3}% {pos}/{len} chats, {eta} left",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
     bar.set_message("chats");
-    for chunk in chats.chunks(BATCH) {
-        store::write(&mut conn, |tx| {
-            for c in chunk {
-                sessions::insert(tx, &c.session)?;
-            }
-            Ok(())
-        })?;
-        bar.inc(chunk.len() as u64);
-    }
-    bar.set_message("messages");
-    for chunk in msgs.chunks(BATCH) {
-        store::write(&mut conn, |tx| {
-            for m in chunk {
-                let at = crate::time::format(m.at);
-                messages::insert(
-                    tx,
-                    &NewMessage {
-                        id: &m.id,
-                        session_id: &chats[m.session].session.id,
-                        sender: m.sender,
-                        text: &m.text,
-                        manager_id: m.manager.as_deref(),
-                        client_message_id: None,
-                        created_at: &at,
-                        auto: false,
-                    },
-                )?;
-            }
-            Ok(())
-        })?;
-        bar.inc(chunk.len() as u64);
-    }
-    bar.set_message("statuses");
-    for chunk in chats.chunks(BATCH) {
-        store::write(&mut conn, |tx| {
-            for c in chunk {
-                if let Some(at) = c.closed_at {
-                    sessions::set_status(
-                        tx,
-                        &c.session.id,
-                        c.session.status,
-                        &crate::time::format(at),
-                    )?;
-                }
-            }
-            Ok(())
-        })?;
+    let (mut by_status, mut messages_made) = ([0usize; 3], 0usize);
+    for chunk in plan.chunks(BATCH_CHATS) {
+        let (counts, made) =
+            store::write(&mut conn, |tx| write_chats(tx, args, chunk, &team, now))?;
+        for (total, n) in by_status.iter_mut().zip(counts) {
+            *total += n;
+        }
+        messages_made += made;
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
 
-    let count = |s: Status| chats.iter().filter(|c| c.session.status == s).count();
     term::say(format!(
         "Added {} chats ({} active, {} closed, {} archived) with {} messages in {:.1} s (seed {}).",
-        chats.len(),
-        count(Status::Active),
-        count(Status::Closed),
-        count(Status::Archived),
-        msgs.len(),
+        plan.len(),
+        by_status[0],
+        by_status[1],
+        by_status[2],
+        messages_made,
         started.elapsed().as_secs_f64(),
         args.seed
     ))
 }
+
+/// Every chat's id, seed and age, decided by the seed alone, oldest chat
+/// first. The ids are random (v4) UUIDs, handed out in sorted order from
+/// the oldest chat to the newest: written in this order, the rows go in
+/// in key order both for the messages (keyed by chat id) and for their
+/// index by time, so a million messages load in seconds. (In a real
+/// database ids and times are unrelated; only the page layout differs.)
+fn plan(args: &DemoDataArgs) -> Vec<Planned> {
+    let mut rng = fastrand::Rng::with_seed(args.seed);
+    let span_secs = i64::from(args.days) * 86_400;
+    let mut plan: Vec<Planned> = (0..args.sessions)
+        .map(|_| Planned {
+            id: [0; 16],
+            seed: rng.u64(..),
+            age_secs: rng.i64(120..span_secs.max(121)),
+        })
+        .collect();
+    let mut ids: Vec<[u8; 16]> = (0..args.sessions)
+        .map(|_| {
+            let mut bytes = [0u8; 16];
+            rng.fill(&mut bytes);
+            *uuid::Builder::from_random_bytes(bytes)
+                .into_uuid()
+                .as_bytes()
+        })
+        .collect();
+    ids.sort_unstable();
+    plan.sort_by_key(|p| std::cmp::Reverse(p.age_secs));
+    for (p, id) in plan.iter_mut().zip(ids) {
+        p.id = id;
+    }
+    plan
+}
+
+/// A batch of chats, made one at a time: the messages are staged as they
+/// are made (see [`messages::bulk_begin`]) and the sessions go in by the
+/// thousand; then the messages in one statement, then the time each closed
+/// chat was closed. Returns the chats' statuses and message count.
+fn write_chats(
+    tx: &rusqlite::Transaction,
+    args: &DemoDataArgs,
+    plan: &[Planned],
+    team: &[String],
+    now: DateTime<Utc>,
+) -> crate::error::Result<([usize; 3], usize)> {
+    let (mut by_status, mut made) = ([0usize; 3], 0usize);
+    let mut pending = Vec::with_capacity(ROWS_PER_STATEMENT);
+    let mut closed = Vec::new();
+    messages::bulk_begin(tx)?;
+    for (i, p) in plan.iter().enumerate() {
+        let chat = make_chat(args, p, team, now);
+        by_status[match chat.session.status {
+            Status::Active => 0,
+            Status::Closed => 1,
+            Status::Archived => 2,
+        }] += 1;
+        made += chat.msgs.len();
+        for m in &chat.msgs {
+            let at = crate::time::format(m.at);
+            messages::bulk_add(
+                tx,
+                &NewMessage {
+                    id: &m.id,
+                    session_id: &chat.session.id,
+                    sender: m.sender,
+                    text: &m.text,
+                    manager_id: m.manager.as_deref(),
+                    client_message_id: None,
+                    created_at: &at,
+                    auto: false,
+                },
+            )?;
+        }
+        if let Some(at) = chat.closed_at {
+            closed.push((i, at));
+        }
+        pending.push(chat.session);
+        if pending.len() == ROWS_PER_STATEMENT {
+            sessions::insert_many(tx, &pending)?;
+            pending.clear();
+        }
+    }
+    sessions::insert_many(tx, &pending)?;
+    messages::bulk_finish(tx)?;
+    for part in closed.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<(String, String)> = part
+            .iter()
+            .map(|(i, at)| {
+                (
+                    uuid::Uuid::from_bytes(plan[*i].id).to_string(),
+                    crate::time::format(*at),
+                )
+            })
+            .collect();
+        let rows: Vec<(&str, &str)> = rows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        sessions::set_updated_many(tx, &rows)?;
+    }
+    Ok((by_status, made))
+}
+
+/// Sessions per bulk statement (their JSON is about 300 KiB).
+const ROWS_PER_STATEMENT: usize = 1_000;
 
 fn pick<'a>(rng: &mut fastrand::Rng, items: &'a [&'a str]) -> &'a str {
     items[rng.usize(..items.len())]
@@ -181,18 +266,12 @@ fn phone(rng: &mut fastrand::Rng, lang: &str) -> String {
     }
 }
 
-/// Every chat and message, decided by the seed alone; `now` only anchors
-/// the times.
-fn generate(
-    args: &DemoDataArgs,
-    team: &[String],
-    now: DateTime<Utc>,
-) -> (Vec<DemoChat>, Vec<DemoMessage>) {
-    let mut rng = fastrand::Rng::with_seed(args.seed);
-    let span_secs = i64::from(args.days) * 86_400;
-    let mut chats = Vec::with_capacity(args.sessions as usize);
+/// One chat and its messages, decided by its seed alone; `now` only
+/// anchors the times.
+fn make_chat(args: &DemoDataArgs, p: &Planned, team: &[String], now: DateTime<Utc>) -> DemoChat {
+    let mut rng = fastrand::Rng::with_seed(p.seed);
     let mut msgs = Vec::new();
-    for i in 0..args.sessions as usize {
+    {
         let lang: &Lang = match rng.u32(0..100) {
             0..=54 => &texts::UK,
             55..=79 => &texts::EN,
@@ -228,7 +307,7 @@ fn generate(
             offsets.push(t);
         }
         let chat_secs = t;
-        let age = rng.i64(120..span_secs.max(121));
+        let age = p.age_secs;
         let start = now - Duration::seconds(age.max(chat_secs + 60));
         let last_at = start + Duration::seconds(chat_secs);
         let idle = now - last_at;
@@ -256,7 +335,7 @@ fn generate(
             usid.push(rng.alphanumeric());
         }
         let session = Session {
-            id: uuid(&mut rng),
+            id: uuid::Uuid::from_bytes(p.id).to_string(),
             user_name: name,
             user_phone: phone,
             status,
@@ -282,7 +361,6 @@ fn generate(
             };
             msgs.push(DemoMessage {
                 id: uuid(&mut rng),
-                session: i,
                 sender: if visitor {
                     Sender::User
                 } else {
@@ -293,7 +371,10 @@ fn generate(
                 at: start + Duration::seconds(*off),
             });
         }
-        chats.push(DemoChat { session, closed_at });
+        DemoChat {
+            session,
+            closed_at,
+            msgs,
+        }
     }
-    (chats, msgs)
 }
