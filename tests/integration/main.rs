@@ -15,6 +15,7 @@ mod cli_live;
 mod cli_read;
 mod cli_write;
 mod concurrency;
+mod deploy;
 mod hostile;
 mod longpoll;
 mod serve_and_setup;
