@@ -701,6 +701,17 @@ fn a_widget_conversation_works_through_nginx_and_a_long_poll_gets_the_reply_at_o
         assert_eq!(f.json["sessions"][0]["id"], sid.as_str(), "{f:?}");
         assert!(took < Duration::from_millis(500), "the feed took {took:?}");
 
+        // An old client sends the secret in the query string: it works, and
+        // no log keeps it.
+        let old = nx.call(
+            visitor,
+            "GET",
+            &format!("/api/public/chat/sessions/{sid}/messages?since=0&userSessionId={usid}"),
+            &[("X-API-Key", key)],
+            None,
+        );
+        assert_eq!(old.status, 200, "{old:?}");
+
         let (a, took) = quiet.join().unwrap();
         assert_eq!(a.status, 200, "a 30 s poll through nginx: {a:?}");
         assert_eq!(a.json["messages"].as_array().map(Vec::len), Some(0));
@@ -709,6 +720,23 @@ fn a_widget_conversation_works_through_nginx_and_a_long_poll_gets_the_reply_at_o
             "the quiet poll took {took:?}"
         );
     });
+
+    // Neither nginx's access log nor shopchat's has a secret in it: the
+    // manager's token, the visitors' secrets (the widget key is public).
+    let nginx_log = std::fs::read_to_string(nx.dir.path().join("shopchat.access.log")).unwrap();
+    assert!(
+        nginx_log.contains("/api/public/chat/sessions/"),
+        "{nginx_log}"
+    );
+    let shopchat_log = s.stderr();
+    for (what, secret) in [
+        ("token", token.as_str()),
+        ("visitor secret", quiet_usid.as_str()),
+    ] {
+        assert!(!nginx_log.contains(secret), "nginx logged the {what}");
+        assert!(!shopchat_log.contains(secret), "shopchat logged the {what}");
+    }
+    assert!(!nginx_log.contains("userSessionId="), "{nginx_log}");
 }
 
 #[test]
@@ -751,6 +779,8 @@ fn x_forwarded_for_reaches_shopchat_so_its_limits_are_per_visitor_not_per_proxy(
     }
     // Another visitor behind the same proxy is not limited by the first.
     assert_eq!(new_chat(addr(3), &[]).status, 201);
+    // (And without --trust-proxy, where shopchat is reachable directly, the
+    // header counts for nothing: see the next test.)
 
     // nginx's own limit is per client too: one address flooding gets 429
     // (JSON, with Retry-After) from nginx, and another is served as usual.
@@ -782,6 +812,27 @@ fn x_forwarded_for_reaches_shopchat_so_its_limits_are_per_visitor_not_per_proxy(
         statuses.len()
     );
     nx.assert_healthy_within(addr(6), 100);
+}
+
+#[test]
+fn without_trust_proxy_x_forwarded_for_is_ignored() {
+    let p = Prepared::new();
+    let s = Live::on(&p.db, &p.key, Opts::default());
+    let new_chat = |i: usize| {
+        let body = "{}";
+        let req = format!(
+            "POST /api/public/chat/sessions HTTP/1.1\r\nHost: t\r\nX-API-Key: {}\r\n\
+             X-Forwarded-For: 198.51.100.{i}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            p.key,
+            body.len()
+        );
+        live::raw(s.addr, req.as_bytes(), Duration::from_secs(5)).status
+    };
+    // Ten new chats a minute per address, whatever each request claims.
+    let statuses: Vec<u16> = (0..11).map(new_chat).collect();
+    assert_eq!(&statuses[..10], &[201; 10]);
+    assert_eq!(statuses[10], 429, "{statuses:?}");
 }
 
 /// Every hostile request of hostile.rs, sent through nginx: what comes
