@@ -3,7 +3,7 @@
 # integration tests (real server, real binary, Debian's nginx in front of
 # it), and the browser tests in headless Chromium. Installs what it needs on
 # a fresh Debian machine (nginx and chromium from apt, playwright-core from
-# npm).
+# npm, aiosmtpd from PyPI).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -29,9 +29,23 @@ step "formatting and lints"
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 
-step "Rust tests (unit, HTTP API, CLI, Telegram fake, nginx in front)"
+step "Rust tests (unit, HTTP API, CLI, Telegram fake, SMTP server, nginx in front)"
+# The deploy tests start Debian's nginx with the shipped site.
 need nginx nginx
+# The email tests start a real SMTP server on loopback (aiosmtpd, PyPI).
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+    if ! python3 -m pip --version >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-pip >/dev/null
+    fi
+    python3 -m pip install --quiet aiosmtpd 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages aiosmtpd \
+        || { echo "error: the email tests need aiosmtpd: python3 -m pip install aiosmtpd" >&2; exit 1; }
+fi
 cargo test --quiet 2>&1 | tee -a "$LOG"
+
+step "the vendored tiny_http's own tests (vendor/tiny_http/PATCHED.md)"
+cargo test --quiet -p tiny_http 2>&1 | tee -a "$LOG"
 
 step "browser tests (headless Chromium)"
 need chromium chromium

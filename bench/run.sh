@@ -11,6 +11,7 @@ BIN=$PWD/target/release/shopchat
 DIR=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DIR"' EXIT
 export CHAT_DB=$DIR/chat.db CHAT_SESSION_RATE=0 CHAT_MESSAGE_RATE=0
+$BIN create-tables >/dev/null
 TOKEN=$($BIN managers add bench 2>/dev/null)
 API_KEY=$($BIN keys add bench 2>/dev/null)
 export TOKEN API_KEY

@@ -5,13 +5,15 @@
 use rusqlite::{Connection, Transaction};
 
 use crate::error::{Error, Result};
+use crate::shop::Shop;
 use crate::store::messages::{NewMessage, Since};
-use crate::store::{self, managers, messages, sessions, Message, Session};
+use crate::store::{self, managers, messages, sessions, Message, Sender, Session, Status};
 use crate::time;
 
 pub const MAX_TEXT_CHARS: usize = 4000;
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_PHONE_CHARS: usize = 32;
+pub const MAX_EMAIL_CHARS: usize = 254;
 pub const MAX_CLIENT_ID_CHARS: usize = 64;
 pub const MAX_USER_SESSION_ID_CHARS: usize = 128;
 pub const MIN_USER_SESSION_ID_CHARS: usize = 16;
@@ -22,7 +24,10 @@ pub const MAX_POLL_LIMIT: u32 = 500;
 /// the transaction that stores it.
 #[derive(Debug)]
 pub enum Event<'a> {
-    NewSession(&'a Session),
+    /// A chat's first visitor message: the chat exists for managers from
+    /// now on, and its one "new chat" notification carries the message.
+    NewSession(&'a Session, &'a Message),
+    /// Any later visitor message.
     VisitorMessage(&'a Session, &'a Message),
 }
 
@@ -53,13 +58,27 @@ pub enum Author<'a> {
 pub struct Contact {
     pub name: Option<String>,
     pub phone: Option<String>,
+    pub email: Option<String>,
 }
 
 impl Contact {
     /// Trims and validates; empty strings count as absent.
     pub fn new(name: Option<&str>, phone: Option<&str>) -> Result<Self> {
+        Contact::with_email(name, phone, None)
+    }
+
+    /// Name, phone and email, trimmed and validated.
+    pub fn with_email(
+        name: Option<&str>,
+        phone: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<Self> {
         let name = non_empty(name);
         let phone = non_empty(phone);
+        let email = non_empty(email);
+        if let Some(e) = &email {
+            validate_email(e)?;
+        }
         if let Some(n) = &name {
             if n.chars().count() > MAX_NAME_CHARS {
                 return Err(Error::bad_request(format!(
@@ -87,7 +106,34 @@ impl Contact {
                 ));
             }
         }
-        Ok(Contact { name, phone })
+        Ok(Contact { name, phone, email })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.phone.is_none() && self.email.is_none()
+    }
+}
+
+/// Checks an email address the way a form does: one `@`, a dot in the
+/// domain, no spaces, at most 254 characters. Delivery is the real test.
+pub fn validate_email(e: &str) -> Result<&str> {
+    let ok = e.chars().count() <= MAX_EMAIL_CHARS
+        && !e.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+        })
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if ok {
+        Ok(e)
+    } else {
+        Err(Error::bad_request(format!(
+            "userEmail must be an email address like name@example.com (at most {MAX_EMAIL_CHARS} characters)"
+        )))
     }
 }
 
@@ -189,55 +235,140 @@ pub fn find_by_prefix(conn: &Connection, input: &str, limit: usize) -> Result<Id
     })
 }
 
-/// The visitor's active session for `user_session_id`, or a new one.
-/// `before_create` runs only when a session would be created (rate
-/// limits). Returns the session and whether it is new.
+/// The first message of a chat being opened (the widget opens a chat with
+/// it, so no chat exists before the visitor wrote).
+#[derive(Debug, Clone, Copy)]
+pub struct FirstMessage<'a> {
+    pub text: &'a str,
+    pub client_message_id: Option<&'a str>,
+}
+
+/// What [`open_session`] did.
+#[derive(Debug)]
+pub struct Opened {
+    pub session: Session,
+    /// A new chat was made.
+    pub created: bool,
+    /// The first message, if one was given, and whether it is new (false:
+    /// an idempotent retry).
+    pub message: Option<(Message, bool)>,
+}
+
+/// The visitor's active session for `user_session_id`, or a new one, with
+/// `first` stored in the same transaction when given. A new chat of a
+/// returning visitor (same `user_session_id`) takes the name, phone and
+/// email they gave before, unless given now. `before_create` runs only
+/// when a session would be created (rate limits).
 pub fn open_session(
     conn: &mut Connection,
     notify: &dyn Notify,
     user_session_id: Option<&str>,
     contact: &Contact,
+    first: Option<FirstMessage>,
     before_create: impl FnOnce() -> Result<()>,
-) -> Result<(Session, bool)> {
+) -> Result<Opened> {
+    let first = match first {
+        Some(f) => Some(FirstMessage {
+            text: validate_text(f.text)?,
+            client_message_id: validate_client_id(f.client_message_id)?,
+        }),
+        None => None,
+    };
     if let Some(usid) = user_session_id {
         validate_user_session_id(usid)?;
         if let Some(s) = sessions::active_for_visitor(conn, usid)? {
-            return Ok((update_contact(conn, s, contact)?, false));
+            return existing(conn, notify, s, contact, first);
         }
     }
     before_create()?;
-    store::write(conn, |tx| {
+    let opened = store::write(conn, |tx| {
         // Re-check inside the write lock: a concurrent request may have
         // created it.
         if let Some(usid) = user_session_id {
             if let Some(s) = sessions::active_for_visitor(tx, usid)? {
-                return Ok((s, false));
+                return Ok(Err(s));
             }
         }
+        let usid = user_session_id
+            .map(str::to_string)
+            .unwrap_or_else(crate::secret::new_user_session_id);
+        let (name, phone, email) = match user_session_id {
+            Some(u) => sessions::visitor_contact(tx, u)?,
+            None => (None, None, None),
+        };
         let now = time::now();
         let session = Session {
             id: uuid::Uuid::new_v4().to_string(),
-            user_name: contact.name.clone(),
-            user_phone: contact.phone.clone(),
-            status: store::STATUS_ACTIVE.into(),
+            user_name: contact.name.clone().or(name),
+            user_phone: contact.phone.clone().or(phone),
+            user_email: contact.email.clone().or(email),
+            status: Status::Active,
             manager_id: None,
-            user_session_id: Some(
-                user_session_id
-                    .map(str::to_string)
-                    .unwrap_or_else(crate::secret::new_user_session_id),
-            ),
+            user_session_id: Some(usid),
             created_at: now.clone(),
             updated_at: now,
+            away_at: None,
         };
         sessions::insert(tx, &session)?;
-        notify.enqueue(tx, &Event::NewSession(&session))?;
-        Ok((session, true))
+        let message = match first {
+            Some(f) => Some(insert_message(
+                tx,
+                notify,
+                &session,
+                Author::Visitor,
+                f.text,
+                f.client_message_id,
+            )?),
+            None => None,
+        };
+        let session = sessions::get(tx, &session.id)?.ok_or_else(Error::session_not_found)?;
+        Ok(Ok(Opened {
+            session,
+            created: true,
+            message: message.map(|m| (m, true)),
+        }))
+    })?;
+    match opened {
+        Ok(o) => Ok(o),
+        Err(s) => existing(conn, notify, s, contact, first),
+    }
+}
+
+/// The visitor's active chat: contact filled in, the first message posted.
+fn existing(
+    conn: &mut Connection,
+    notify: &dyn Notify,
+    s: Session,
+    contact: &Contact,
+    first: Option<FirstMessage>,
+) -> Result<Opened> {
+    let id = s.id.clone();
+    let mut session = update_contact(conn, s, contact)?;
+    let message = match first {
+        Some(f) => {
+            let m = post_message(
+                conn,
+                notify,
+                &id,
+                Author::Visitor,
+                f.text,
+                f.client_message_id,
+            )?;
+            session = sessions::get(conn, &id)?.ok_or_else(Error::session_not_found)?;
+            Some(m)
+        }
+        None => None,
+    };
+    Ok(Opened {
+        session,
+        created: false,
+        message,
     })
 }
 
-/// Fills in a name or phone the visitor gives later (a returning visitor
-/// who now fills the form).
-fn update_contact(conn: &mut Connection, s: Session, contact: &Contact) -> Result<Session> {
+/// Fills in a name, phone or email the visitor gives later (the form after
+/// the first message, the away prompt, a returning visitor).
+pub fn update_contact(conn: &mut Connection, s: Session, contact: &Contact) -> Result<Session> {
     let name = contact
         .name
         .as_deref()
@@ -246,11 +377,15 @@ fn update_contact(conn: &mut Connection, s: Session, contact: &Contact) -> Resul
         .phone
         .as_deref()
         .filter(|p| s.user_phone.as_deref() != Some(p));
-    if name.is_none() && phone.is_none() {
+    let email = contact
+        .email
+        .as_deref()
+        .filter(|e| s.user_email.as_deref() != Some(e));
+    if name.is_none() && phone.is_none() && email.is_none() {
         return Ok(s);
     }
     store::write(conn, |tx| {
-        sessions::update_contact(tx, &s.id, name, phone, &time::now())?;
+        sessions::update_contact(tx, &s.id, name, phone, email, &time::now())?;
         sessions::get(tx, &s.id)?.ok_or_else(Error::session_not_found)
     })
 }
@@ -277,34 +412,131 @@ pub fn post_message(
         if !session.is_active() {
             return Err(Error::SessionClosed);
         }
-        let (sender, manager_id) = match author {
-            Author::Visitor => (store::SENDER_USER, None),
-            Author::Manager(id) => (store::SENDER_MANAGER, Some(id)),
-        };
-        let id = uuid::Uuid::new_v4().to_string();
-        let now = time::now();
-        let message = messages::insert(
-            tx,
-            &NewMessage {
-                id: &id,
-                session_id,
-                sender,
-                text,
-                manager_id,
-                client_message_id,
-                created_at: &now,
-            },
-        )?;
-        match author {
-            Author::Visitor => notify.enqueue(tx, &Event::VisitorMessage(&session, &message))?,
-            // The first manager to answer an unassigned chat takes it, so
-            // two managers do not answer the same visitor.
-            Author::Manager(id) if session.manager_id.is_none() => {
-                sessions::set_manager(tx, session_id, Some(id), &now)?
+        Ok((
+            insert_message(tx, notify, &session, author, text, client_message_id)?,
+            true,
+        ))
+    })
+}
+
+/// Inserts a message into an active session, inside the caller's
+/// transaction, with what follows from it: the managers' notification (a
+/// chat's first visitor message announces the chat), the away auto-reply
+/// (a visitor writing outside the shop's hours, once per chat), and the
+/// first answering manager taking an unassigned chat.
+fn insert_message(
+    tx: &Transaction,
+    notify: &dyn Notify,
+    session: &Session,
+    author: Author,
+    text: &str,
+    client_message_id: Option<&str>,
+) -> Result<Message> {
+    let first = sessions::message_count(tx, &session.id)? == 0;
+    let (sender, manager_id) = match author {
+        Author::Visitor => (Sender::User, None),
+        Author::Manager(id) => (Sender::Manager, Some(id)),
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = time::now();
+    let message = messages::insert(
+        tx,
+        &NewMessage {
+            id: &id,
+            session_id: &session.id,
+            sender,
+            text,
+            manager_id,
+            client_message_id,
+            created_at: &now,
+            auto: false,
+        },
+    )?;
+    match author {
+        Author::Visitor => {
+            if first {
+                notify.enqueue(tx, &Event::NewSession(session, &message))?;
+            } else {
+                notify.enqueue(tx, &Event::VisitorMessage(session, &message))?;
             }
-            Author::Manager(_) => {}
+            if session.away_at.is_none() {
+                let shop = Shop::load(tx)?;
+                if !shop.is_open(chrono::Utc::now()) {
+                    auto_reply(tx, &session.id, &shop)?;
+                }
+            }
         }
-        Ok((message, true))
+        // The first manager to answer an unassigned chat takes it, so
+        // two managers do not answer the same visitor.
+        Author::Manager(id) if session.manager_id.is_none() => {
+            sessions::set_manager(tx, &session.id, Some(id), &now)?
+        }
+        Author::Manager(_) => {}
+    }
+    Ok(message)
+}
+
+/// Posts the shop's away auto-reply in a chat (once: the caller checks).
+fn auto_reply(tx: &Transaction, session_id: &str, shop: &Shop) -> Result<Message> {
+    let id = uuid::Uuid::new_v4().to_string();
+    messages::insert(
+        tx,
+        &NewMessage {
+            id: &id,
+            session_id,
+            sender: Sender::Manager,
+            text: &shop.away_reply,
+            manager_id: None,
+            client_message_id: None,
+            created_at: &time::now(),
+            auto: true,
+        },
+    )
+}
+
+/// The away sweep (run by `serve` every few seconds): chats whose visitor
+/// has waited longer than the shop's `away-after` minutes get the
+/// auto-reply, once. Returns how many.
+pub fn away_sweep(conn: &mut Connection, now: chrono::DateTime<chrono::Utc>) -> Result<usize> {
+    let shop = Shop::load(conn)?;
+    let Some(minutes) = shop.away_after else {
+        return Ok(0);
+    };
+    let cutoff = time::format(now - chrono::Duration::minutes(i64::from(minutes)));
+    let due = sessions::away_due(conn, &cutoff, 100)?;
+    let mut n = 0;
+    for id in due {
+        n += store::write(conn, |tx| {
+            // Re-check in the write lock: an answer may have come meanwhile.
+            if !sessions::away_due(tx, &cutoff, 100)?.contains(&id) {
+                return Ok(0);
+            }
+            auto_reply(tx, &id, &shop)?;
+            Ok(1)
+        })?;
+    }
+    Ok(n)
+}
+
+/// Opens a closed (or archived) chat again; an open one stays as it is. A
+/// visitor has one open chat at a time, so a chat whose visitor has
+/// started another cannot be reopened (409 `conflict`).
+pub fn reopen(conn: &mut Connection, session_id: &str) -> Result<Session> {
+    store::write(conn, |tx| {
+        let s = sessions::get(tx, session_id)?.ok_or_else(Error::session_not_found)?;
+        if s.is_active() {
+            return Ok(s);
+        }
+        if let Some(usid) = &s.user_session_id {
+            if let Some(other) = sessions::active_for_visitor(tx, usid)? {
+                return Err(Error::Conflict(format!(
+                    "the visitor has another open chat ({}); answer there, or close it first",
+                    short_id(&other.id)
+                )));
+            }
+        }
+        sessions::set_status(tx, session_id, Status::Active, &time::now())?;
+        sessions::get(tx, session_id)?.ok_or_else(Error::session_not_found)
     })
 }
 
@@ -315,7 +547,7 @@ pub fn close(conn: &mut Connection, session_id: &str) -> Result<Session> {
         if !s.is_active() {
             return Ok(s);
         }
-        sessions::set_status(tx, session_id, store::STATUS_CLOSED, &time::now())?;
+        sessions::set_status(tx, session_id, Status::Closed, &time::now())?;
         sessions::get(tx, session_id)?.ok_or_else(Error::session_not_found)
     })
 }
@@ -329,8 +561,11 @@ pub fn assign(
     store::write(conn, |tx| {
         let s = sessions::get(tx, session_id)?.ok_or_else(Error::session_not_found)?;
         if let Some(m) = manager_id {
-            if managers::get(tx, m)?.is_none() {
-                let known: Vec<String> = managers::list(tx)?.into_iter().map(|m| m.id).collect();
+            if !managers::get(tx, m)?.is_some_and(|m| m.is_active()) {
+                let known: Vec<String> = managers::list_active(tx)?
+                    .into_iter()
+                    .map(|m| m.id)
+                    .collect();
                 return Err(Error::bad_request(format!(
                     "unknown manager '{m}'; known managers: {}",
                     known.join(", ")
@@ -403,7 +638,10 @@ pub struct Poll {
     /// The seq of the last message returned, or `since` unchanged.
     pub cursor: serde_json::Value,
     pub has_more: bool,
-    pub session_status: String,
+    pub session_status: Status,
+    /// The chat has had the away auto-reply: nobody could answer, so the
+    /// widget asks for an email.
+    pub away: bool,
 }
 
 /// Messages of `session` after `since`.
@@ -419,7 +657,8 @@ pub fn poll(conn: &Connection, session: &Session, since: &Since, limit: u32) -> 
         messages: msgs,
         cursor,
         has_more,
-        session_status: session.status.clone(),
+        session_status: session.status,
+        away: session.away_at.is_some(),
     })
 }
 
@@ -430,7 +669,7 @@ mod tests {
     #[test]
     fn prefixes_find_one_many_or_no_session() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = crate::db::init(&dir.path().join("chat.db")).unwrap();
+        let mut conn = crate::db::init(&dir.path().join("chat.db")).unwrap();
         let at = "2026-01-01T00:00:00.000Z".to_string();
         for id in [
             "abcd0000-0000-4000-8000-000000000001",
@@ -441,13 +680,15 @@ mod tests {
                 id: id.into(),
                 user_name: None,
                 user_phone: None,
-                status: store::STATUS_ACTIVE.into(),
+                status: Status::Active,
                 manager_id: None,
                 user_session_id: None,
                 created_at: at.clone(),
                 updated_at: at.clone(),
+                user_email: None,
+                away_at: None,
             };
-            sessions::insert(&conn, &s).unwrap();
+            store::write(&mut conn, |tx| sessions::insert(tx, &s)).unwrap();
         }
         let one = "ef010000-0000-4000-8000-000000000003".to_string();
         assert_eq!(

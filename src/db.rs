@@ -17,6 +17,7 @@ pub static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../schema.sql")),
         M::up(include_str!("../migrations/0002_health_probe.sql")),
         M::up(include_str!("../migrations/0003_live.sql")),
+        M::up(include_str!("../migrations/0004_visitor.sql")),
     ])
 });
 
@@ -37,10 +38,7 @@ pub fn init(path: &Path) -> Result<Connection> {
 /// pending migrations. Errors when the file does not exist.
 pub fn open_existing(path: &Path) -> Result<Connection> {
     if !path.exists() {
-        return Err(Error::NotFound(format!(
-            "no database at {}; run `shopchat create-tables` or `shopchat serve` first, or pass --db",
-            path.display()
-        )));
+        return Err(Error::NoDatabase(path.to_path_buf()));
     }
     let mut conn = open_with(path, false)?;
     MIGRATIONS.to_latest(&mut conn)?;

@@ -1,5 +1,7 @@
 //! The service's one error type, with its HTTP status and stable code.
 
+use std::path::PathBuf;
+
 /// Every error the service can answer with. The HTTP layer turns it into
 /// `{"error": {"code", "message"}}` in one place (`http::reply`).
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +20,10 @@ pub enum Error {
     },
     #[error("this chat is closed")]
     SessionClosed,
+    /// The request conflicts with the state of things (e.g. reopening a
+    /// chat while its visitor has another open one).
+    #[error("{0}")]
+    Conflict(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -34,6 +40,10 @@ pub enum Error {
     Db(#[source] rusqlite::Error),
     #[error("database migration failed")]
     Migration(#[from] rusqlite_migration::Error),
+    /// The database file is not there: only `serve` and `create-tables`
+    /// create one.
+    #[error("no database at {}; run `shopchat create-tables` or `shopchat serve` first, or pass --db", .0.display())]
+    NoDatabase(PathBuf),
     #[error("{0}")]
     Internal(String),
 }
@@ -58,13 +68,13 @@ impl Error {
             Error::Unauthorized(_) => 401,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed { .. } => 405,
-            Error::SessionClosed => 409,
+            Error::SessionClosed | Error::Conflict(_) => 409,
             Error::PayloadTooLarge(_) => 413,
             Error::UnsupportedMediaType(_) => 415,
             Error::TooManyRequests { .. } => 429,
             Error::Busy => 503,
             Error::StorageFull => 507,
-            Error::Db(_) | Error::Migration(_) | Error::Internal(_) => 500,
+            Error::Db(_) | Error::Migration(_) | Error::NoDatabase(_) | Error::Internal(_) => 500,
         }
     }
 
@@ -76,12 +86,15 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::MethodNotAllowed { .. } => "method_not_allowed",
             Error::SessionClosed => "session_closed",
+            Error::Conflict(_) => "conflict",
             Error::PayloadTooLarge(_) => "payload_too_large",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::TooManyRequests { .. } => "too_many_requests",
             Error::Busy => "busy",
             Error::StorageFull => "storage_full",
-            Error::Db(_) | Error::Migration(_) | Error::Internal(_) => "internal",
+            Error::Db(_) | Error::Migration(_) | Error::NoDatabase(_) | Error::Internal(_) => {
+                "internal"
+            }
         }
     }
 

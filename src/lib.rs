@@ -7,15 +7,19 @@
 //!
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod accounts;
 pub mod chat;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod email;
 pub mod error;
+pub mod followup;
 pub mod html;
 pub mod http;
 pub mod secret;
+pub mod shop;
 pub mod store;
 pub mod telegram;
 pub mod time;

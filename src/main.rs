@@ -1,8 +1,6 @@
 //! The `shopchat` binary: parses arguments and hands off to the library.
 
-use clap::Parser;
-
 fn main() {
-    let cli = shopchat::cli::Cli::parse();
+    let cli = shopchat::cli::parse();
     std::process::exit(shopchat::commands::run(cli));
 }

@@ -11,10 +11,7 @@ pub fn run(cli: &Cli, args: &ArchiveArgs) -> anyhow::Result<()> {
     let mut conn = term::open(cli)?;
     let now = chrono::Utc::now();
     let cutoff = crate::time::format(now - chrono::Duration::days(i64::from(args.older_than)));
-    let now = crate::time::format(now);
-    let n = store::write(&mut conn, |tx| {
-        sessions::archive_closed_before(tx, &cutoff, &now)
-    })?;
+    let n = store::write(&mut conn, |tx| sessions::archive_closed_before(tx, &cutoff))?;
     if args.json {
         return term::print_json(&json!({"archived": n, "olderThanDays": args.older_than}));
     }

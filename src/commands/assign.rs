@@ -23,11 +23,11 @@ pub fn run(cli: &Cli, args: &AssignArgs) -> anyhow::Result<()> {
     match &after.manager_id {
         Some(m) => term::say(format!(
             "Chat {} ({who}) is assigned to {m}.",
-            term::short(&after.id)
+            chat::short_id(&after.id)
         ))?,
         None => term::say(format!(
             "Chat {} ({who}) is unassigned.",
-            term::short(&after.id)
+            chat::short_id(&after.id)
         ))?,
     }
     Ok(())

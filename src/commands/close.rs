@@ -15,11 +15,14 @@ pub fn run(cli: &Cli, args: &CloseArgs) -> anyhow::Result<()> {
     }
     let who = term::visitor_label(&after);
     if before.is_active() {
-        term::say(format!("Closed chat {} ({who}).", term::short(&after.id)))?;
+        term::say(format!(
+            "Closed chat {} ({who}).",
+            chat::short_id(&after.id)
+        ))?;
     } else {
         term::say(format!(
             "Chat {} ({who}) was already {}; nothing changed.",
-            term::short(&after.id),
+            chat::short_id(&after.id),
             after.status
         ))?;
     }

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 
 use anyhow::bail;
 use console::{style, Term};
-use dialoguer::{theme::ColorfulTheme, Select};
+use dialoguer::{theme::ColorfulTheme, Confirm, Select};
 use rusqlite::Connection;
 use unicode_width::UnicodeWidthStr;
 
@@ -18,7 +18,7 @@ use super::term::{self, Ui};
 use crate::chat;
 use crate::cli::Cli;
 use crate::store::managers::{self, Manager};
-use crate::store::{sessions, SessionSummary, STATUS_ACTIVE};
+use crate::store::{sessions, Sender, SessionSummary, Status};
 
 /// How many chats of each kind (awaiting, others) the list offers.
 const LIST_LIMIT: u32 = 50;
@@ -108,7 +108,7 @@ fn open_chats(conn: &Connection) -> anyhow::Result<Vec<SessionSummary>> {
     let mut out = Vec::new();
     for awaiting in [true, false] {
         let f = sessions::Filter {
-            status: Some(STATUS_ACTIVE.into()),
+            status: Some(Status::Active),
             awaiting_reply: Some(awaiting),
             limit: LIST_LIMIT,
             ..Default::default()
@@ -134,7 +134,7 @@ fn list_label(c: &SessionSummary, now: chrono::DateTime<chrono::Utc>, width: usi
         .as_ref()
         .map(|m| {
             let t = term::one_line(&m.message_text);
-            if m.sender == crate::store::SENDER_MANAGER {
+            if m.sender == Sender::Manager {
                 format!("{}: {t}", m.manager_id.as_deref().unwrap_or("manager"))
             } else {
                 t
@@ -142,11 +142,11 @@ fn list_label(c: &SessionSummary, now: chrono::DateTime<chrono::Utc>, width: usi
         })
         .unwrap_or_default();
     // "> " of the prompt, mark, spaces, id, name, time.
-    let used = 2 + 1 + 1 + term::SHORT_ID + 2 + 18 + 2 + 11 + 2;
+    let used = 2 + 1 + 1 + chat::SHORT_ID_LEN + 2 + 18 + 2 + 11 + 2;
     let last = term::cut(&last, width.saturating_sub(used + 1).max(10));
     format!(
         "{mark} {}  {name}  {}  {last}",
-        style(term::short(&c.session.id)).cyan(),
+        style(chat::short_id(&c.session.id)).cyan(),
         style(when).dim()
     )
 }
@@ -163,7 +163,10 @@ fn chat_loop(
     let mut notice: Option<String> = None;
     loop {
         let Some(session) = sessions::get(conn, id)? else {
-            return Ok(Some(format!("Chat {} no longer exists.", term::short(id))));
+            return Ok(Some(format!(
+                "Chat {} no longer exists.",
+                chat::short_id(id)
+            )));
         };
         let ui = ui_for_stderr();
         t.clear_screen()?;
@@ -174,6 +177,8 @@ fn chat_loop(
         let mut actions = Vec::new();
         if session.is_active() {
             actions.extend(["reply", "close"]);
+        } else {
+            actions.push("reopen");
         }
         actions.extend(["assign", "↻ refresh", "back"]);
         let pick = Select::with_theme(theme)
@@ -200,12 +205,32 @@ fn chat_loop(
                 }
             }
             "close" => {
+                // A slip of Down+Enter must not end a conversation.
+                let sure = Confirm::with_theme(theme)
+                    .with_prompt(format!(
+                        "Close the chat with {}? They will see it closed",
+                        term::visitor_label(&session)
+                    ))
+                    .default(false)
+                    .report(false)
+                    .interact_opt()?
+                    .unwrap_or(false);
+                if !sure {
+                    notice = Some("Not closed.".into());
+                    continue;
+                }
                 chat::close(conn, &session.id).map_err(|e| term::chat_error(e, &session))?;
                 return Ok(Some(format!(
                     "Closed chat {} ({}).",
-                    term::short(&session.id),
+                    chat::short_id(&session.id),
                     term::visitor_label(&session)
                 )));
+            }
+            "reopen" => {
+                notice = Some(match chat::reopen(conn, &session.id) {
+                    Ok(_) => format!("{}", style("Reopened.").green()),
+                    Err(e) => format!("{} {e}", style("Not reopened:").red()),
+                });
             }
             "assign" => notice = Some(assign(conn, &session, t, theme)?),
             "back" => return Ok(None),
@@ -220,7 +245,7 @@ fn assign(
     _t: &Term,
     theme: &ColorfulTheme,
 ) -> anyhow::Result<String> {
-    let all = managers::list(conn)?;
+    let all = managers::list_active(conn)?;
     let mut items: Vec<String> = all
         .iter()
         .map(|m| format!("{} ({})", m.id, m.display_name))

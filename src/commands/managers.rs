@@ -3,109 +3,68 @@
 use anyhow::{bail, Context};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
+use super::term;
+use crate::accounts;
 use crate::cli::{Cli, ManagersCommand};
-use crate::secret;
-use crate::store::managers::{self, Manager};
-use crate::time;
-
-/// Checks a manager id: 1..32 of a-z, A-Z, 0-9, - and _.
-pub fn validate_id(id: &str) -> anyhow::Result<()> {
-    if id.is_empty()
-        || id.len() > 32
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        || id == "none"
-    {
-        bail!("a manager id is 1 to 32 letters, digits, - or _ (and not 'none'), not '{id}'");
-    }
-    Ok(())
-}
-
-/// Creates a manager and returns their new token.
-pub fn create(
-    conn: &rusqlite::Connection,
-    id: &str,
-    name: Option<&str>,
-    telegram_id: Option<i64>,
-) -> anyhow::Result<String> {
-    validate_id(id)?;
-    if managers::get(conn, id)?.is_some() {
-        bail!("manager '{id}' already exists; `shopchat managers token {id}` makes a new token");
-    }
-    if let Some(tg) = telegram_id {
-        if let Some(other) = managers::by_telegram_id(conn, tg)? {
-            bail!(
-                "Telegram user {tg} is already linked to manager '{}'",
-                other.id
-            );
-        }
-    }
-    let token = secret::new_manager_token();
-    let m = Manager {
-        id: id.to_string(),
-        display_name: name
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .unwrap_or(id)
-            .to_string(),
-        telegram_user_id: telegram_id,
-        created_at: time::now(),
-    };
-    managers::insert(conn, &m, &secret::hash(&token))?;
-    Ok(token)
-}
+use crate::store::managers::{self, Removed};
 
 pub fn run(cli: &Cli, cmd: &ManagersCommand) -> anyhow::Result<()> {
-    let conn = crate::db::init(&cli.db)?;
+    let mut conn = term::open(cli)?;
+    let unknown = |id: &str| format!("no manager '{id}'; `shopchat managers list` shows them");
     match cmd {
         ManagersCommand::Add {
             id,
             name,
             telegram_id,
         } => {
-            let token = create(&conn, id, name.as_deref(), *telegram_id)?;
+            let token = accounts::add_manager(&mut conn, id, name.as_deref(), *telegram_id)?;
             eprintln!("Manager '{id}' added. Their token (shown once; keep it secret):");
-            super::term::say(&token)?;
+            term::say(&token)?;
         }
         ManagersCommand::List { json } => {
             let list = managers::list(&conn)?;
             if *json {
-                super::term::print_json(&list)?;
+                term::print_json(&list)?;
             } else if list.is_empty() {
-                super::term::say("No managers yet: `shopchat managers add alice`.")?;
+                term::say("No managers yet: `shopchat managers add alice`.")?;
             } else {
                 let mut t = Table::new();
                 t.load_preset(UTF8_FULL_CONDENSED);
                 t.set_header(["id", "name", "telegram", "since"]);
                 for m in &list {
+                    let since = m.created_at.get(..10).unwrap_or("").to_string();
                     t.add_row([
                         m.id.clone(),
                         m.display_name.clone(),
                         m.telegram_user_id
                             .map(|t| t.to_string())
                             .unwrap_or_default(),
-                        m.created_at.get(..10).unwrap_or("").to_string(),
+                        match &m.deactivated_at {
+                            Some(at) => format!("{since} (removed {})", at.get(..10).unwrap_or("")),
+                            None => since,
+                        },
                     ]);
                 }
-                super::term::say(t)?;
+                term::say(t)?;
             }
         }
         ManagersCommand::Remove { id } => {
-            if !managers::remove(&conn, id)? {
-                bail!("no manager '{id}'; `shopchat managers list` shows them");
+            match accounts::remove_manager(&mut conn, id)? {
+                Removed::NotFound => bail!(unknown(id)),
+                Removed::Deleted => term::say(format!(
+                    "Manager '{id}' removed; their open chats are now unassigned."
+                ))?,
+                Removed::Deactivated => term::say(format!(
+                    "Manager '{id}' removed: their token no longer works and their open chats are unassigned. They wrote messages, so they are kept (deactivated) and their name stays on what they wrote."
+                ))?,
             }
-            super::term::say(format!(
-                "Manager '{id}' removed; their chats are now unassigned."
-            ))?;
         }
         ManagersCommand::Token { id } => {
-            let token = secret::new_manager_token();
-            if !managers::set_token_hash(&conn, id, &secret::hash(&token))? {
-                bail!("no manager '{id}'; `shopchat managers list` shows them");
-            }
+            let Some(token) = accounts::new_token(&mut conn, id)? else {
+                bail!(unknown(id));
+            };
             eprintln!("New token for '{id}' (the old one no longer works):");
-            super::term::say(&token)?;
+            term::say(&token)?;
         }
         ManagersCommand::Link {
             id,
@@ -117,26 +76,12 @@ pub fn run(cli: &Cli, cmd: &ManagersCommand) -> anyhow::Result<()> {
             } else {
                 Some(telegram_id.context("give the Telegram user id, or --unlink")?)
             };
-            if let Some(tg) = tg {
-                if let Some(other) = managers::by_telegram_id(&conn, tg)? {
-                    if other.id != *id {
-                        bail!(
-                            "Telegram user {tg} is already linked to manager '{}'",
-                            other.id
-                        );
-                    }
-                }
-            }
-            if !managers::set_telegram_id(&conn, id, tg)? {
-                bail!("no manager '{id}'; `shopchat managers list` shows them");
+            if !accounts::link_telegram(&mut conn, id, tg)? {
+                bail!(unknown(id));
             }
             match tg {
-                Some(tg) => {
-                    super::term::say(format!("Manager '{id}' is linked to Telegram user {tg}."))?
-                }
-                None => {
-                    super::term::say(format!("Manager '{id}' is no longer linked to Telegram."))?
-                }
+                Some(tg) => term::say(format!("Manager '{id}' is linked to Telegram user {tg}."))?,
+                None => term::say(format!("Manager '{id}' is no longer linked to Telegram."))?,
             }
         }
     }

@@ -8,12 +8,14 @@ mod close;
 mod create_tables;
 mod demo_data;
 mod inbox;
-pub mod keys;
-pub mod managers;
+mod keys;
+mod managers;
 mod picker;
+mod reopen;
 mod reply;
 mod serve;
 mod sessions;
+mod settings;
 mod show;
 mod stats;
 mod telegram;
@@ -34,6 +36,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Show(args) => show::run(&cli, args),
         Command::Reply(args) => reply::run(&cli, args),
         Command::Close(args) => close::run(&cli, args),
+        Command::Reopen(args) => reopen::run(&cli, args),
+        Command::Settings(cmd) => settings::run(&cli, cmd),
         Command::Assign(args) => assign::run(&cli, args),
         Command::Stats(args) => stats::run(&cli, args),
         Command::Inbox => inbox::run(&cli),

@@ -60,7 +60,7 @@ pub fn run(cli: &Cli, args: &ReplyArgs) -> anyhow::Result<()> {
     term::say(format!(
         "Sent to {} ({}) as {}.",
         term::visitor_label(&session),
-        term::short(&session.id),
+        chat::short_id(&session.id),
         me.id
     ))
 }
@@ -79,7 +79,7 @@ pub fn context(conn: &Connection, session: &Session, ui: &Ui) -> anyhow::Result<
                 "  … {} earlier message{} (`shopchat show {}`)\n",
                 count - msgs.len(),
                 if count - msgs.len() == 1 { "" } else { "s" },
-                term::short(&session.id)
+                chat::short_id(&session.id)
             ));
         }
         out.push_str(&term::transcript(session, &msgs, ui));

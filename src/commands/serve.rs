@@ -1,4 +1,4 @@
-//! `shopchat serve`: checks the configuration, prepares the database, makes
+//! `shopchat serve`: checks every setting, prepares the database, makes
 //! the first manager and key when there are none, and runs the server until
 //! SIGINT or SIGTERM.
 
@@ -17,21 +17,29 @@ use crate::telegram;
 
 pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::from_args(cli.db.clone(), args)?;
-    let tg = telegram::Config::from_env(config.public_url.clone())
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .map(Arc::new);
-    let conn = crate::db::init(&config.db)
+    let tg = config.telegram.clone().map(Arc::new);
+    let mail = crate::email::Config::from_args(
+        &args.email,
+        config.public_url.as_deref(),
+        args.telegram
+            .ca_file
+            .as_deref()
+            .map(std::path::PathBuf::from),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?
+    .map(Arc::new);
+    let mut conn = crate::db::init(&config.db)
         .with_context(|| format!("could not open the database {}", config.db.display()))?;
 
     let mut notes = Vec::new();
     if managers::count(&conn)? == 0 {
-        let token = super::managers::create(&conn, "admin", Some("Admin"), None)?;
+        let token = crate::accounts::add_manager(&mut conn, "admin", Some("Admin"), None)?;
         notes.push(format!(
             "  manager 'admin' created; token (shown once, keep it secret): {token}"
         ));
     }
     if config.env_api_keys.is_empty() && keys::active_count(&conn)? == 0 {
-        let key = super::keys::create(&conn, "default")?;
+        let key = crate::accounts::add_key(&mut conn, "default")?;
         notes.push(format!(
             "  widget API key 'default' created (shown once): {key}"
         ));
@@ -49,14 +57,20 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         shared.notify = Arc::new(telegram::OutboxNotify::new(tg));
         shared.telegram = Some(tg.clone());
     }
-    let server = Server::start(shared).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let server = Server::start(shared)?;
     let tg_service = match &tg {
         Some(tg) => Some(
             telegram::Service::start(tg.clone(), config.db.clone())
-                .map_err(|e| anyhow::anyhow!("{e}"))?,
+                .context("could not start Telegram")?,
         ),
         None => None,
     };
+    let followup = crate::followup::Service::start(
+        config.db.clone(),
+        mail.clone(),
+        crate::followup::AWAY_EVERY,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let url = format!("http://{}", server.addr());
     let mut out = std::io::stdout().lock();
     writeln!(out, "shopchat listening on {url}")?;
@@ -69,6 +83,12 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     )?;
     for n in &notes {
         writeln!(out, "{n}")?;
+    }
+    if config.trust_proxy {
+        writeln!(
+            out,
+            "  behind a proxy: client addresses come from X-Forwarded-For"
+        )?;
     }
     match &tg {
         Some(tg) => writeln!(
@@ -84,6 +104,19 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         None => writeln!(
             out,
             "  telegram: off (set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID; docs/TELEGRAM.md)"
+        )?,
+    }
+    match &mail {
+        Some(m) => writeln!(
+            out,
+            "  email follow-up: answers unseen for {} s go to the visitor's email via {}:{}",
+            m.after.as_secs(),
+            m.host,
+            m.port
+        )?,
+        None => writeln!(
+            out,
+            "  email follow-up: off (set CHAT_SMTP_HOST; docs/OPERATIONS.md)"
         )?,
     }
     if notes.is_empty() {
@@ -119,7 +152,22 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         });
         rx
     });
+    let followup_done = {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            followup.stop();
+            let _ = tx.send(());
+        });
+        rx
+    };
     server.stop();
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    if followup_done
+        .recv_timeout(left.max(Duration::from_millis(100)))
+        .is_err()
+    {
+        eprintln!("shopchat: an email in flight did not finish in time; it stays queued");
+    }
     if let Some(rx) = tg_done {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         if rx

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::term::{self, Ui};
 use crate::cli::{Cli, SessionsArgs, StatusFilter};
-use crate::store::{managers, sessions};
+use crate::store::{managers, sessions, Status};
 
 const MAX_SEARCH_CHARS: usize = 100;
 
@@ -21,9 +21,9 @@ pub fn run(cli: &Cli, args: &SessionsArgs) -> anyhow::Result<()> {
     });
     let status = match wanted {
         StatusFilter::All => None,
-        StatusFilter::Active => Some(crate::store::STATUS_ACTIVE),
-        StatusFilter::Closed => Some(crate::store::STATUS_CLOSED),
-        StatusFilter::Archived => Some(crate::store::STATUS_ARCHIVED),
+        StatusFilter::Active => Some(Status::Active),
+        StatusFilter::Closed => Some(Status::Closed),
+        StatusFilter::Archived => Some(Status::Archived),
     };
     let search = args
         .search
@@ -52,7 +52,7 @@ pub fn run(cli: &Cli, args: &SessionsArgs) -> anyhow::Result<()> {
         }
     };
     let filter = sessions::Filter {
-        status: status.map(str::to_string),
+        status,
         search: search.map(str::to_string),
         manager,
         awaiting_reply: args.awaiting.then_some(true),

@@ -11,7 +11,9 @@ use crate::store::stats;
 
 pub fn run(cli: &Cli, args: &StatsArgs) -> anyhow::Result<()> {
     let conn = term::open(cli)?;
-    let s = stats::compute(&conn, &crate::time::today_start())?;
+    let shop = crate::shop::Shop::load(&conn)?;
+    let s = stats::compute(&conn, &crate::shop::today_start(&conn)?)?;
+    let since = format!("since 00:00 {}", shop.tz.name());
     if args.json {
         return term::print_json(&s);
     }
@@ -32,12 +34,8 @@ pub fn run(cli: &Cli, args: &StatsArgs) -> anyhow::Result<()> {
         ("messages", s.messages.total, String::new()),
         ("  from visitors", s.messages.from_user, String::new()),
         ("  from managers", s.messages.from_manager, String::new()),
-        (
-            "new chats today",
-            s.today.sessions,
-            "since 00:00 UTC".into(),
-        ),
-        ("messages today", s.today.messages, "since 00:00 UTC".into()),
+        ("new chats today", s.today.sessions, since.clone()),
+        ("messages today", s.today.messages, since.clone()),
     ];
     let mut t2 = ui.table();
     t2.set_header(

@@ -4,32 +4,31 @@
 use anyhow::{bail, Context};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
-use crate::cli::{Cli, TelegramCommand};
-use crate::config::env;
+use crate::cli::{Cli, TelegramArgs, TelegramCommand};
 use crate::telegram::client::{ApiError, Client, Outgoing};
 use crate::telegram::Config;
 
 pub fn run(_cli: &Cli, cmd: &TelegramCommand) -> anyhow::Result<()> {
     match cmd {
-        TelegramCommand::Test => test(),
-        TelegramCommand::Chats => chats(),
+        TelegramCommand::Test {
+            telegram,
+            public_url,
+        } => test(telegram, public_url.as_deref()),
+        TelegramCommand::Chats { telegram } => chats(telegram),
     }
 }
 
-fn config() -> anyhow::Result<(Config, Client)> {
-    let public_url = env("CHAT_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
-    let config = Config::from_env(public_url)
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .context(
-            "Telegram is not configured: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (see docs/TELEGRAM.md)",
-        )?;
-    let client = Client::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok((config, client))
-}
-
 /// Checks the token with getMe, then sends a test message to each chat.
-fn test() -> anyhow::Result<()> {
-    let (config, client) = config()?;
+///
+/// Directly, not through the outbox, on purpose: this command exists to
+/// say at once and in words whether the token and each chat work, which a
+/// queued message could not (see ARCHITECTURE.md).
+fn test(args: &TelegramArgs, public_url: Option<&str>) -> anyhow::Result<()> {
+    let public_url = crate::config::public_url(public_url)?;
+    let config = Config::from_args(args, public_url)?.context(
+        "Telegram is not configured: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (see docs/TELEGRAM.md)",
+    )?;
+    let client = Client::new(&config)?;
     let base = &config.api_base;
     match client.get_me() {
         Ok(name) => println!("✓ bot token accepted: the bot is @{name}"),
@@ -114,8 +113,13 @@ fn hint(e: &ApiError) -> String {
 
 /// Lists the chats and senders in the bot's pending updates (without
 /// acknowledging them, so `serve` still gets them).
-fn chats() -> anyhow::Result<()> {
-    let (_, client) = config_or_token_only()?;
+fn chats(args: &TelegramArgs) -> anyhow::Result<()> {
+    // Finding the chat id is what this is for, so TELEGRAM_CHAT_ID may be unset.
+    let config = Config::bot_only(args)?;
+    if config.token.is_empty() {
+        bail!("set TELEGRAM_BOT_TOKEN first");
+    }
+    let client = Client::new(&config)?;
     let updates = match client.get_updates(0, std::time::Duration::ZERO) {
         Ok(u) => u,
         Err(ApiError::Api { code: 409, .. }) => bail!(
@@ -182,25 +186,4 @@ fn chats() -> anyhow::Result<()> {
     }
     println!("{t}");
     Ok(())
-}
-
-/// `chats` is for finding the chat id, so TELEGRAM_CHAT_ID may be unset.
-fn config_or_token_only() -> anyhow::Result<(Config, Client)> {
-    if env("TELEGRAM_CHAT_ID").is_some() {
-        return config();
-    }
-    let token = env("TELEGRAM_BOT_TOKEN").context("set TELEGRAM_BOT_TOKEN first")?;
-    let config = Config::from_values(
-        Some(token),
-        Some("0".into()),
-        env("TELEGRAM_API_BASE"),
-        None,
-        None,
-        None,
-    )
-    .and_then(|c| c.map(Config::with_env_trust).transpose())
-    .map_err(|e| anyhow::anyhow!("{e}"))?
-    .context("Telegram is not configured")?;
-    let client = Client::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok((config, client))
 }

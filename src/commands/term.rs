@@ -14,12 +14,8 @@ use crate::chat::{self, IdMatch};
 use crate::cli::Cli;
 use crate::error::Error;
 use crate::store::managers::{self, Manager};
-use crate::store::{self, sessions, Message, Session, SessionSummary};
+use crate::store::{sessions, Message, Sender, Session, SessionSummary};
 
-/// The fewest characters of a session id the terminal accepts.
-pub const MIN_PREFIX: usize = chat::MIN_ID_PREFIX;
-/// How many characters of an id the tables show.
-pub const SHORT_ID: usize = chat::SHORT_ID_LEN;
 /// Width when it cannot be known (not a terminal, no COLUMNS).
 const DEFAULT_WIDTH: usize = 120;
 
@@ -48,6 +44,12 @@ pub fn quiet_exit(e: &anyhow::Error) -> Option<i32> {
                 return Some(0);
             }
         }
+        // serde_json keeps the io::Error inside (its source() skips it).
+        if let Some(j) = cause.downcast_ref::<serde_json::Error>() {
+            if j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) {
+                return Some(0);
+            }
+        }
         if let Some(dialoguer::Error::IO(io)) = cause.downcast_ref::<dialoguer::Error>() {
             if io.kind() == std::io::ErrorKind::Interrupted {
                 let _ = console::Term::stderr().show_cursor();
@@ -73,11 +75,33 @@ pub fn exit_on_ctrl_c() {
     }
 }
 
-/// Opens the existing database named by --db / CHAT_DB.
+/// The shop's time zone, once `open` has read it (`None`: not set, so the
+/// machine's local zone, `TZ`).
+static ZONE: std::sync::OnceLock<Option<chrono_tz::Tz>> = std::sync::OnceLock::new();
+
+/// A stored time in the zone the terminal shows: the shop's when it is
+/// set (`shopchat settings set timezone ...`), else the machine's.
+pub fn shop_time(t: DateTime<Utc>) -> chrono::DateTime<chrono::FixedOffset> {
+    match ZONE.get().copied().flatten() {
+        Some(tz) => t.with_timezone(&tz).fixed_offset(),
+        None => t.with_timezone(&Local).fixed_offset(),
+    }
+}
+
+/// Opens the existing database named by --db / CHAT_DB, and learns the
+/// shop's time zone from it.
 pub fn open(cli: &Cli) -> anyhow::Result<Connection> {
+    let conn = open_db(cli)?;
+    if let Ok(shop) = crate::shop::Shop::load(&conn) {
+        let _ = ZONE.set(shop.tz_set.then_some(shop.tz));
+    }
+    Ok(conn)
+}
+
+fn open_db(cli: &Cli) -> anyhow::Result<Connection> {
     match crate::db::open_existing(&cli.db) {
         Ok(c) => Ok(c),
-        Err(e @ Error::NotFound(_)) => Err(e.into()),
+        Err(e @ Error::NoDatabase(_)) => Err(e.into()),
         Err(Error::Busy) => bail!(
             "the database {} is busy (locked by another program); try again",
             cli.db.display()
@@ -145,11 +169,6 @@ impl Ui {
     }
 }
 
-/// The first characters of an id, as the tables show it.
-pub fn short(id: &str) -> &str {
-    chat::short_id(id)
-}
-
 /// Who the visitor is, for humans: name, else phone, else "visitor".
 pub fn visitor_label(s: &Session) -> String {
     s.user_name
@@ -200,14 +219,14 @@ pub fn relative(t: &str, now: DateTime<Utc>) -> String {
         s if s < 86_400 => format!("{} h ago", s / 3600),
         s if s < 2 * 86_400 => "yesterday".to_string(),
         s if s < 7 * 86_400 => format!("{} days ago", s / 86_400),
-        _ => then.with_timezone(&Local).format("%Y-%m-%d").to_string(),
+        _ => shop_time(then).format("%Y-%m-%d").to_string(),
     }
 }
 
 /// A stored time as local "2025-03-14 09:05".
 pub fn local_time(t: &str) -> String {
     match crate::time::parse(t) {
-        Some(t) => t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string(),
+        Some(t) => shop_time(t).format("%Y-%m-%d %H:%M").to_string(),
         None => t.to_string(),
     }
 }
@@ -217,13 +236,14 @@ pub fn resolve_session(conn: &Connection, input: &str) -> anyhow::Result<Session
     let typed = input.trim();
     match chat::find_by_prefix(conn, typed, 11)? {
         IdMatch::TooShort => bail!(
-            "'{typed}' is too short for a chat id; give at least {MIN_PREFIX} characters (see `shopchat sessions`)"
+            "'{typed}' is too short for a chat id; give at least {} characters (see `shopchat sessions`)",
+            chat::MIN_ID_PREFIX
         ),
         IdMatch::Malformed | IdMatch::None => {
             bail!("no chat has an id starting with '{typed}'; `shopchat sessions` lists them")
         }
         IdMatch::One(id) => sessions::get(conn, &id)?
-            .ok_or_else(|| anyhow!("chat {} was just deleted", short(&id))),
+            .ok_or_else(|| anyhow!("chat {} was just deleted", chat::short_id(&id))),
         IdMatch::Many(ids) => {
             let mut listed = Vec::new();
             for id in ids.iter().take(10) {
@@ -243,9 +263,10 @@ pub fn resolve_session(conn: &Connection, input: &str) -> anyhow::Result<Session
 }
 
 /// The manager acting in this command: --as / CHAT_MANAGER, else the only
-/// manager there is.
+/// (active) manager there is.
 pub fn acting_manager(conn: &Connection, cli: &Cli) -> anyhow::Result<Manager> {
-    let all = managers::list(conn)?;
+    let everyone = managers::list(conn)?;
+    let all: Vec<Manager> = everyone.iter().filter(|m| m.is_active()).cloned().collect();
     let known = || {
         all.iter()
             .map(|m| m.id.as_str())
@@ -253,7 +274,10 @@ pub fn acting_manager(conn: &Connection, cli: &Cli) -> anyhow::Result<Manager> {
             .join(", ")
     };
     match cli.as_manager.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(id) => match all.iter().find(|m| m.id == id) {
+        Some(id) => match everyone.iter().find(|m| m.id == id) {
+            Some(m) if !m.is_active() => bail!(
+                "manager '{id}' was removed; `shopchat managers add {id}` brings them back"
+            ),
             Some(m) => Ok(m.clone()),
             None if all.is_empty() => bail!(
                 "no manager '{id}': there are no managers yet; add one with `shopchat managers add {id}`"
@@ -279,11 +303,11 @@ pub fn chat_error(e: Error, s: &Session) -> anyhow::Error {
     match e {
         Error::SessionClosed => anyhow!(
             "chat {} ({}) is {}, so it takes no new messages; the visitor can start a new chat from the widget",
-            short(&s.id),
+            chat::short_id(&s.id),
             visitor_label(s),
             s.status
         ),
-        Error::NotFound(_) => anyhow!("chat {} no longer exists", short(&s.id)),
+        Error::NotFound(_) => anyhow!("chat {} no longer exists", chat::short_id(&s.id)),
         e => e.into(),
     }
 }
@@ -310,7 +334,7 @@ fn status_cell(item: &SessionSummary) -> Cell {
     } else if s.is_active() {
         Cell::new("active").fg(Color::Green)
     } else {
-        Cell::new(&s.status).fg(Color::DarkGrey)
+        Cell::new(s.status).fg(Color::DarkGrey)
     }
 }
 
@@ -319,7 +343,7 @@ fn status_cell(item: &SessionSummary) -> Cell {
 fn last_text(item: &SessionSummary) -> String {
     match &item.last_message {
         None => String::new(),
-        Some(m) if m.sender == store::SENDER_MANAGER => format!(
+        Some(m) if m.sender == Sender::Manager => format!(
             "{}: {}",
             m.manager_id.as_deref().unwrap_or("manager"),
             one_line(&m.message_text)
@@ -407,7 +431,7 @@ fn render_sessions(
     for item in items {
         let s = &item.session;
         t.add_row(cols.iter().map(|c| match c {
-            Col::Id => Cell::new(short(&s.id)).fg(Color::Cyan),
+            Col::Id => Cell::new(chat::short_id(&s.id)).fg(Color::Cyan),
             Col::Name => Cell::new(cut(s.user_name.as_deref().unwrap_or("—"), name_w)),
             Col::Phone => Cell::new(cut(s.user_phone.as_deref().unwrap_or(""), 18)),
             Col::Status => status_cell(item),
@@ -457,7 +481,9 @@ pub fn session_header(s: &Session, count: usize, now: DateTime<Utc>) -> String {
 pub fn transcript(s: &Session, msgs: &[Message], ui: &Ui) -> String {
     let visitor = visitor_label(s);
     let who_of = |m: &Message| -> String {
-        if m.sender == store::SENDER_MANAGER {
+        if m.auto {
+            "auto-reply".into()
+        } else if m.sender == Sender::Manager {
             m.manager_id.clone().unwrap_or_else(|| "manager".into())
         } else {
             visitor.clone()
@@ -473,7 +499,7 @@ pub fn transcript(s: &Session, msgs: &[Message], ui: &Ui) -> String {
     let mut out = String::new();
     let mut day = String::new();
     for m in msgs {
-        let local = crate::time::parse(&m.created_at).map(|t| t.with_timezone(&Local));
+        let local = crate::time::parse(&m.created_at).map(shop_time);
         let (d, hm) = match local {
             Some(t) => (
                 t.format("%Y-%m-%d, %A").to_string(),
@@ -487,7 +513,7 @@ pub fn transcript(s: &Session, msgs: &[Message], ui: &Ui) -> String {
         }
         let who = cut(&who_of(m), 20);
         let pad = " ".repeat(who_w - who.width());
-        let who = if m.sender == store::SENDER_MANAGER {
+        let who = if m.sender == Sender::Manager {
             console::style(who).green().to_string()
         } else {
             console::style(who).yellow().bold().to_string()

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Local;
 
 use super::term::{self, Ui};
+use crate::chat;
 use crate::cli::{Cli, WatchArgs};
-use crate::store::{messages, sessions, Message};
+use crate::store::{messages, sessions, Message, Sender};
 
 /// How often `PRAGMA data_version` is asked whether anything was committed.
 const LOOK: Duration = Duration::from_millis(20);
@@ -31,12 +31,12 @@ pub fn run(cli: &Cli, args: &WatchArgs) -> anyhow::Result<()> {
         (false, None) => messages::max_seq(&conn)?,
     };
     Ui::detect();
-    if !args.json {
-        eprintln!(
-            "Watching {} for new messages after #{cursor} (Ctrl-C stops).",
-            cli.db.display()
-        );
-    }
+    // On stderr, with --json too: it tells a person or a script that the
+    // starting point is fixed and every later message will be printed.
+    eprintln!(
+        "Watching {} for new messages after #{cursor} (Ctrl-C stops).",
+        cli.db.display()
+    );
     let mut names: HashMap<String, String> = HashMap::new();
     while !stop.load(Ordering::SeqCst) {
         let batch = messages::after(&conn, cursor, BATCH)?;
@@ -83,10 +83,10 @@ pub fn run(cli: &Cli, args: &WatchArgs) -> anyhow::Result<()> {
 /// author's own line breaks continue on indented lines.
 fn line(m: &Message, name: &str) -> String {
     let time = crate::time::parse(&m.created_at)
-        .map(|t| t.with_timezone(&Local).format("%H:%M:%S").to_string())
+        .map(|t| term::shop_time(t).format("%H:%M:%S").to_string())
         .unwrap_or_default();
     let name = term::cut(name, 24);
-    let who = if m.sender == crate::store::SENDER_MANAGER {
+    let who = if m.sender == Sender::Manager {
         format!(
             "{} → {name}",
             console::style(m.manager_id.as_deref().unwrap_or("manager")).green()
@@ -97,7 +97,7 @@ fn line(m: &Message, name: &str) -> String {
     let mut out = format!(
         "{}  {}  {who}:",
         console::style(time).dim(),
-        console::style(term::short(&m.session_id)).cyan()
+        console::style(chat::short_id(&m.session_id)).cyan()
     );
     let mut first = true;
     for l in m

@@ -8,8 +8,8 @@ use super::routes::require_manager;
 use super::{Ctx, Reply, Request};
 use crate::chat::{self, Author};
 use crate::error::{Error, Result};
-use crate::store::{managers, messages, sessions, stats, Session, SessionSummary};
-use crate::time;
+use crate::shop::Shop;
+use crate::store::{managers, messages, sessions, stats, Session, SessionSummary, Status};
 
 pub const DEFAULT_LIST_LIMIT: u32 = 50;
 pub const MAX_LIST_LIMIT: u32 = 200;
@@ -27,12 +27,11 @@ pub fn list(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     require_manager(req, ctx)?;
     let status = match req.query("status").map(str::trim) {
         None | Some("") | Some("all") => None,
-        Some(s @ ("active" | "closed" | "archived")) => Some(s.to_string()),
-        Some(other) => {
-            return Err(Error::bad_request(format!(
-                "status must be active, closed, archived or all, not '{other}'"
-            )))
-        }
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            Error::bad_request(format!(
+                "status must be active, closed, archived or all, not '{s}'"
+            ))
+        })?),
     };
     let search = req.query("search").map(str::trim).filter(|s| !s.is_empty());
     if search.is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS) {
@@ -88,21 +87,34 @@ fn item_json(conn: &rusqlite::Connection, mut item: SessionSummary) -> Result<Va
     Ok(v)
 }
 
-/// One chat as a listing item (the feed), if it exists.
+/// One chat as a listing item (the feed), if it exists and has a message
+/// (a chat without one is never shown to managers).
 pub fn summary_json(conn: &rusqlite::Connection, id: &str) -> Result<Option<Value>> {
     match sessions::summary(conn, id)? {
-        Some(item) => Ok(Some(item_json(conn, item)?)),
-        None => Ok(None),
+        Some(item) if item.message_count > 0 => Ok(Some(item_json(conn, item)?)),
+        _ => Ok(None),
     }
 }
 
-/// GET /api/chat/sessions/:id
+/// How many of a visitor's other chats a chat's page lists.
+pub const VISITOR_CHATS: u32 = 20;
+
+/// GET /api/chat/sessions/:id: the chat, its messages, and the visitor's
+/// other chats (same browser), newest first.
 pub fn get(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_manager(req, ctx)?;
     let s = session(ctx, id)?;
     let msgs = messages::all(ctx.conn, &s.id)?;
+    let others = match &s.user_session_id {
+        Some(u) => sessions::visitor_chats(ctx.conn, u, &s.id, VISITOR_CHATS)?,
+        None => Vec::new(),
+    };
+    let others = others
+        .into_iter()
+        .map(|item| item_json(ctx.conn, item))
+        .collect::<Result<Vec<Value>>>()?;
     Ok(Reply::ok(
-        &json!({"session": s.redacted(), "messages": msgs}),
+        &json!({"session": s.redacted(), "messages": msgs, "visitorChats": others}),
     ))
 }
 
@@ -259,6 +271,16 @@ pub fn close(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     Ok(Reply::ok(&json!({"session": s.redacted()})))
 }
 
+/// POST /api/chat/sessions/:id/reopen: a closed or archived chat becomes
+/// active again (409 `conflict` when its visitor has another open chat).
+pub fn reopen(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+    require_manager(req, ctx)?;
+    let s = session(ctx, id)?;
+    let _: Value = req.json(true)?;
+    let s = chat::reopen(ctx.conn, &s.id)?;
+    Ok(Reply::ok(&json!({"session": s.redacted()})))
+}
+
 /// POST /api/chat/sessions/:id/assign {managerId}
 pub fn assign(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_manager(req, ctx)?;
@@ -288,14 +310,22 @@ pub fn managers(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     Ok(Reply::ok(&json!({"managers": list})))
 }
 
-/// GET /api/chat/me
+/// GET /api/chat/me: who the token belongs to, and the shop's time zone
+/// (the panel shows days and times in it).
 pub fn me(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     let me = require_manager(req, ctx)?;
-    Ok(Reply::ok(&json!({"manager": me.public()})))
+    let shop = Shop::load(ctx.conn)?;
+    Ok(Reply::ok(&json!({
+        "manager": me.public(),
+        "shop": {"timezone": shop.tz.name()},
+    })))
 }
 
-/// GET /api/chat/stats
+/// GET /api/chat/stats ("today" is the shop's day)
 pub fn stats(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     require_manager(req, ctx)?;
-    Ok(Reply::ok(&stats::compute(ctx.conn, &time::today_start())?))
+    Ok(Reply::ok(&stats::compute(
+        ctx.conn,
+        &crate::shop::today_start(ctx.conn)?,
+    )?))
 }

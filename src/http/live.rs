@@ -460,7 +460,7 @@ pub fn poll_json(
             (t, visitor_seen)
         }
     };
-    let state = poll_state(&poll.session_status, typing, seen);
+    let state = poll_state(poll.session_status.as_str(), typing, seen);
     o.insert("state".into(), json!(state));
     Ok(v)
 }

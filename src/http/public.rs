@@ -7,9 +7,10 @@ use serde_json::json;
 use super::live::Role;
 use super::routes::require_api_key;
 use super::{Ctx, Reply, Request};
-use crate::chat::{self, Author, Contact};
+use crate::chat::{self, Author, Contact, FirstMessage};
 use crate::error::{Error, Result};
 use crate::secret;
+use crate::shop::Shop;
 use crate::store::{self, messages, sessions, Session};
 
 /// GET /healthz: 200 when the database answers and takes writes; 503 while
@@ -40,9 +41,15 @@ struct OpenSession {
     user_session_id: Option<String>,
     user_name: Option<String>,
     user_phone: Option<String>,
+    user_email: Option<String>,
+    /// The chat's first message: the widget opens a chat only with it.
+    message_text: Option<String>,
+    client_message_id: Option<String>,
 }
 
-/// POST /api/public/chat/sessions
+/// POST /api/public/chat/sessions: the visitor's chat, opened with its
+/// first message (`messageText`), or made empty for older clients (no
+/// manager sees a chat until its first message).
 pub fn create_session(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     require_api_key(req, ctx)?;
     let body: OpenSession = req.json(true)?;
@@ -50,9 +57,25 @@ pub fn create_session(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         .user_session_id
         .or_else(|| req.header("x-user-session-id").map(str::to_string))
         .filter(|s| !s.trim().is_empty());
-    let contact = Contact::new(body.user_name.as_deref(), body.user_phone.as_deref())?;
-    let (session, created) = open_for_visitor(req, ctx, usid.as_deref(), &contact)?;
-    Ok(Reply::created(created, &json!({"session": session})))
+    let contact = Contact::with_email(
+        body.user_name.as_deref(),
+        body.user_phone.as_deref(),
+        body.user_email.as_deref(),
+    )?;
+    let first = body.message_text.as_deref().map(|text| FirstMessage {
+        text,
+        client_message_id: body.client_message_id.as_deref(),
+    });
+    if first.is_none() && body.client_message_id.is_some() {
+        return Err(Error::bad_request("clientMessageId needs messageText"));
+    }
+    let opened = open_for_visitor(req, ctx, usid.as_deref(), &contact, first)?;
+    let mut answer = json!({"session": opened.session});
+    if let Some((m, _)) = &opened.message {
+        answer["message"] = json!(m);
+    }
+    let created = opened.created || opened.message.as_ref().is_some_and(|(_, new)| *new);
+    Ok(Reply::created(created, &answer))
 }
 
 /// The visitor's active chat or a new one, a new one counting against the
@@ -62,15 +85,72 @@ fn open_for_visitor(
     ctx: &mut Ctx,
     user_session_id: Option<&str>,
     contact: &Contact,
-) -> Result<(Session, bool)> {
+    first: Option<FirstMessage>,
+) -> Result<chat::Opened> {
     let limiter = &ctx.shared.session_limiter;
+    let message_limiter = &ctx.shared.message_limiter;
+    // A message into the visitor's open chat counts against that chat.
+    if let (Some(_), Some(u)) = (first, user_session_id) {
+        if let Some(s) = sessions::active_for_visitor(ctx.conn, u.trim())? {
+            message_limiter.check(&s.id)?;
+        }
+    }
     chat::open_session(
         ctx.conn,
         ctx.shared.notify.as_ref(),
         user_session_id.map(str::trim),
         contact,
-        || limiter.check(&req.client),
+        first,
+        || {
+            limiter.check(&req.client)?;
+            // The first message counts like any other.
+            if first.is_some() {
+                message_limiter.check(&format!("new:{}", req.client))?;
+            }
+            Ok(())
+        },
     )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ContactBody {
+    user_name: Option<String>,
+    user_phone: Option<String>,
+    user_email: Option<String>,
+}
+
+/// POST /api/public/chat/sessions/:id/contact {userName?, userPhone?,
+/// userEmail?}: what the visitor fills in after writing (the form after
+/// the first message, the away prompt). Blank fields change nothing.
+pub fn contact(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+    require_api_key(req, ctx)?;
+    let session = visitor_session(req, ctx, id)?;
+    let body: ContactBody = req.json(false)?;
+    let contact = Contact::with_email(
+        body.user_name.as_deref(),
+        body.user_phone.as_deref(),
+        body.user_email.as_deref(),
+    )?;
+    let session = chat::update_contact(ctx.conn, session, &contact)?;
+    Ok(Reply::ok(&json!({"session": session})))
+}
+
+/// GET /api/public/chat/status: whether the shop is there now, when it
+/// opens next (in UTC, with its time zone to show it in), and what the
+/// widget should ask.
+pub fn status(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
+    require_api_key(req, ctx)?;
+    let shop = Shop::load(ctx.conn)?;
+    let now = chrono::Utc::now();
+    Ok(Reply::ok(&json!({
+        "open": shop.is_open(now),
+        "opensAt": shop.next_open(now).map(crate::time::format),
+        "timezone": shop.tz.name(),
+        "hours": shop.hours.as_ref().map(|h| h.describe()),
+        "awayAfterMinutes": shop.away_after,
+        "contactFirst": shop.contact_first,
+    })))
 }
 
 /// The session `id`, if the request carries its visitor's secret; 404
@@ -163,12 +243,17 @@ struct LegacyNotify {
 }
 
 /// POST /api/public/chat/notify: the old contact form. Accepts JSON or a
-/// urlencoded form.
+/// urlencoded form; a plain HTML form cannot send headers, so there the
+/// key may come as the form field `apiKey` instead of `X-API-Key`.
 pub fn notify(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
-    require_api_key(req, ctx)?;
+    let mut form_key = None;
     let body: LegacyNotify = if req.is_form() {
         let mut b = LegacyNotify::default();
         for (k, v) in form_urlencoded::parse(&req.body) {
+            if k == "apiKey" || k == "api_key" {
+                form_key = Some(v.trim().to_string());
+                continue;
+            }
             let v = Some(v.into_owned());
             match k.as_ref() {
                 "name" => b.name = v,
@@ -183,8 +268,15 @@ pub fn notify(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         }
         b
     } else {
+        require_api_key(req, ctx)?;
         req.json(false)?
     };
+    if req.is_form() {
+        match form_key.filter(|k| !k.is_empty()) {
+            Some(k) if req.header("x-api-key").is_none() => super::routes::check_api_key(&k, ctx)?,
+            _ => require_api_key(req, ctx)?,
+        }
+    }
     let text = body
         .message_text
         .or(body.message)
@@ -195,16 +287,18 @@ pub fn notify(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         body.user_phone.as_deref().or(body.phone.as_deref()),
     )?;
     let usid = body.user_session_id.filter(|s| !s.trim().is_empty());
-    let (session, _) = open_for_visitor(req, ctx, usid.as_deref(), &contact)?;
-    ctx.shared.message_limiter.check(&session.id)?;
-    chat::post_message(
-        ctx.conn,
-        ctx.shared.notify.as_ref(),
-        &session.id,
-        Author::Visitor,
-        &text,
-        None,
+    // The message opens the chat (or goes into the visitor's open one).
+    let opened = open_for_visitor(
+        req,
+        ctx,
+        usid.as_deref(),
+        &contact,
+        Some(FirstMessage {
+            text: &text,
+            client_message_id: None,
+        }),
     )?;
+    let session = opened.session;
     Ok(Reply::ok(&json!({
         "ok": true,
         "sessionId": session.id,

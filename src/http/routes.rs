@@ -7,6 +7,39 @@ use crate::secret;
 use crate::store::keys;
 use crate::store::managers::{self, Manager};
 
+/// Every route: method and path pattern (`:id`, `:name`: one path segment).
+/// Pages (the last five) answer HEAD as well as GET. Keep it in step with
+/// [`route`] and [`allowed_methods`]: tests check that each entry is
+/// served, that other methods on its path answer 405 naming it in `Allow`,
+/// and that docs/API.md documents it.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("POST", "/api/public/chat/sessions"),
+    ("POST", "/api/public/chat/sessions/:id/messages"),
+    ("GET", "/api/public/chat/sessions/:id/messages"),
+    ("POST", "/api/public/chat/sessions/:id/typing"),
+    ("POST", "/api/public/chat/sessions/:id/seen"),
+    ("POST", "/api/public/chat/notify"),
+    ("GET", "/api/chat/sessions"),
+    ("GET", "/api/chat/sessions/:id"),
+    ("GET", "/api/chat/sessions/:id/messages"),
+    ("POST", "/api/chat/sessions/:id/messages"),
+    ("POST", "/api/chat/sessions/:id/close"),
+    ("POST", "/api/chat/sessions/:id/assign"),
+    ("POST", "/api/chat/sessions/:id/typing"),
+    ("POST", "/api/chat/sessions/:id/seen"),
+    ("GET", "/api/chat/feed"),
+    ("GET", "/api/chat/managers"),
+    ("GET", "/api/chat/me"),
+    ("GET", "/api/chat/stats"),
+    ("POST", "/api/telegram/webhook"),
+    ("GET", "/"),
+    ("GET", "/widget.js"),
+    ("GET", "/chat"),
+    ("GET", "/chat/:id"),
+    ("GET", "/assets/:name"),
+];
+
 /// Public API paths get CORS headers; admin ones never do.
 pub fn is_public(path: &str) -> bool {
     path.starts_with("/api/public/")
@@ -33,6 +66,10 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
             public::typing(req, ctx, id)
         }
         ("POST", ["api", "public", "chat", "sessions", id, "seen"]) => public::seen(req, ctx, id),
+        ("POST", ["api", "public", "chat", "sessions", id, "contact"]) => {
+            public::contact(req, ctx, id)
+        }
+        ("GET", ["api", "public", "chat", "status"]) => public::status(req, ctx),
         ("POST", ["api", "public", "chat", "notify"]) => public::notify(req, ctx),
 
         ("GET", ["api", "chat", "sessions"]) => admin::list(req, ctx),
@@ -40,6 +77,7 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         ("GET", ["api", "chat", "sessions", id, "messages"]) => admin::poll(req, ctx, id),
         ("POST", ["api", "chat", "sessions", id, "messages"]) => admin::post_message(req, ctx, id),
         ("POST", ["api", "chat", "sessions", id, "close"]) => admin::close(req, ctx, id),
+        ("POST", ["api", "chat", "sessions", id, "reopen"]) => admin::reopen(req, ctx, id),
         ("POST", ["api", "chat", "sessions", id, "assign"]) => admin::assign(req, ctx, id),
         ("POST", ["api", "chat", "sessions", id, "typing"]) => admin::typing_manager(req, ctx, id),
         ("POST", ["api", "chat", "sessions", id, "seen"]) => admin::seen_manager(req, ctx, id),
@@ -75,11 +113,12 @@ fn allowed_methods(segs: &[&str]) -> Option<&'static str> {
             "POST, OPTIONS"
         }
         ["api", "public", "chat", "sessions", _, "messages"] => "GET, POST, OPTIONS",
-        ["api", "public", "chat", "sessions", _, "typing" | "seen"] => "POST, OPTIONS",
+        ["api", "public", "chat", "sessions", _, "typing" | "seen" | "contact"] => "POST, OPTIONS",
+        ["api", "public", "chat", "status"] => "GET, OPTIONS",
         ["api", "public", ..] => return None,
         ["api", "chat", "sessions"] | ["api", "chat", "sessions", _] => "GET",
         ["api", "chat", "sessions", _, "messages"] => "GET, POST",
-        ["api", "chat", "sessions", _, "close" | "assign" | "typing" | "seen"] => "POST",
+        ["api", "chat", "sessions", _, "close" | "reopen" | "assign" | "typing" | "seen"] => "POST",
         ["api", "chat", "managers" | "me" | "stats" | "feed"] => "GET",
         ["api", "telegram", "webhook"] => "POST",
         [""] | ["widget.js"] | ["chat"] | ["chat", _] | ["assets", _] => "GET, HEAD",
@@ -96,6 +135,11 @@ pub fn require_api_key(req: &Request, ctx: &Ctx) -> Result<()> {
     else {
         return Err(Error::Unauthorized("missing X-API-Key header".into()));
     };
+    check_api_key(key, ctx)
+}
+
+/// Checks a widget key, wherever it came from.
+pub fn check_api_key(key: &str, ctx: &Ctx) -> Result<()> {
     let hash = secret::hash(key);
     // Check every static key without stopping early.
     let static_ok = ctx

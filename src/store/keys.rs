@@ -1,6 +1,6 @@
 //! api_keys: widget API keys made with `shopchat keys add`, stored hashed.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -15,8 +15,8 @@ pub struct ApiKey {
     pub revoked_at: Option<String>,
 }
 
-pub fn insert(conn: &Connection, id: &str, key_hash: &str, hint: &str, now: &str) -> Result<()> {
-    conn.execute(
+pub fn insert(tx: &Transaction, id: &str, key_hash: &str, hint: &str, now: &str) -> Result<()> {
+    tx.execute(
         "INSERT INTO api_keys (id, key_hash, key_hint, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![id, key_hash, hint, now],
     )?;
@@ -46,8 +46,8 @@ pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
 }
 
 /// Marks a key revoked. Returns false when there is no such active key.
-pub fn revoke(conn: &Connection, id: &str, now: &str) -> Result<bool> {
-    Ok(conn.execute(
+pub fn revoke(tx: &Transaction, id: &str, now: &str) -> Result<bool> {
+    Ok(tx.execute(
         "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
         params![id, now],
     )? == 1)

@@ -1,12 +1,12 @@
 //! chat_messages: insert (keeping the session's counters), and reads by
 //! `seq`, the polling cursor.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-use super::Message;
+use super::{Message, Sender};
 use crate::error::Result;
 
-const COLS: &str = "id, seq, session_id, sender, message_text, manager_id, created_at";
+const COLS: &str = "id, seq, session_id, sender, message_text, manager_id, created_at, auto";
 
 fn from_row(row: &Row) -> rusqlite::Result<Message> {
     Ok(Message {
@@ -17,6 +17,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Message> {
         message_text: row.get(4)?,
         manager_id: row.get(5)?,
         created_at: row.get(6)?,
+        auto: row.get(7)?,
     })
 }
 
@@ -24,21 +25,25 @@ fn from_row(row: &Row) -> rusqlite::Result<Message> {
 pub struct NewMessage<'a> {
     pub id: &'a str,
     pub session_id: &'a str,
-    pub sender: &'a str,
+    pub sender: Sender,
     pub text: &'a str,
     pub manager_id: Option<&'a str>,
     pub client_message_id: Option<&'a str>,
     pub created_at: &'a str,
+    /// The away auto-reply: counted, but the chat's last message (and so
+    /// "awaiting reply") stays the visitor's.
+    pub auto: bool,
 }
 
 /// Inserts a message and bumps its session (updated_at, count, last
 /// message). Call inside a write transaction: the seq assigned here is
-/// then also commit order.
-pub fn insert(conn: &Connection, m: &NewMessage) -> Result<Message> {
-    let mut stmt = conn.prepare_cached(
+/// then also commit order. An auto-reply bumps the count and the change
+/// stamp only: the chat's last message stays the visitor's.
+pub fn insert(tx: &Transaction, m: &NewMessage) -> Result<Message> {
+    let mut stmt = tx.prepare_cached(
         "INSERT INTO chat_messages (id, session_id, sender, message_text, manager_id,
-             client_message_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             client_message_id, created_at, auto)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     stmt.execute(params![
         m.id,
@@ -47,24 +52,36 @@ pub fn insert(conn: &Connection, m: &NewMessage) -> Result<Message> {
         m.text,
         m.manager_id,
         m.client_message_id,
-        m.created_at
+        m.created_at,
+        m.auto
     ])?;
-    let seq = conn.last_insert_rowid();
-    conn.prepare_cached(
-        "UPDATE chat_sessions
-         SET updated_at = ?2, message_count = message_count + 1, last_seq = ?3, last_sender = ?4,
-             change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
-         WHERE id = ?1",
-    )?
-    .execute(params![m.session_id, m.created_at, seq, m.sender])?;
+    let seq = tx.last_insert_rowid();
+    if m.auto {
+        tx.prepare_cached(
+            "UPDATE chat_sessions
+             SET message_count = message_count + 1, auto_replied_at = ?2,
+                 change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
+             WHERE id = ?1",
+        )?
+        .execute(params![m.session_id, m.created_at])?;
+    } else {
+        tx.prepare_cached(
+            "UPDATE chat_sessions
+             SET updated_at = ?2, message_count = message_count + 1, last_seq = ?3, last_sender = ?4,
+                 change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
+             WHERE id = ?1",
+        )?
+        .execute(params![m.session_id, m.created_at, seq, m.sender])?;
+    }
     Ok(Message {
         id: m.id.to_string(),
         seq,
         session_id: m.session_id.to_string(),
-        sender: m.sender.to_string(),
+        sender: m.sender,
         message_text: m.text.to_string(),
         manager_id: m.manager_id.map(str::to_string),
         created_at: m.created_at.to_string(),
+        auto: m.auto,
     })
 }
 

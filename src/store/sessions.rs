@@ -1,12 +1,12 @@
 //! chat_sessions: create, read, list, status and assignment.
 
-use rusqlite::{named_params, params, Connection, OptionalExtension, Row};
+use rusqlite::{named_params, params, Connection, OptionalExtension, Row, Transaction};
 
-use super::{Message, Session, SessionSummary};
+use super::{Message, Sender, Session, SessionSummary, Status};
 use crate::error::Result;
 
-const COLS: &str =
-    "id, user_name, user_phone, status, manager_id, user_session_id, created_at, updated_at";
+const COLS: &str = "id, user_name, user_phone, status, manager_id, user_session_id, created_at,
+    updated_at, user_email, auto_replied_at";
 
 fn from_row(row: &Row) -> rusqlite::Result<Session> {
     Ok(Session {
@@ -18,6 +18,8 @@ fn from_row(row: &Row) -> rusqlite::Result<Session> {
         user_session_id: row.get(5)?,
         created_at: row.get(6)?,
         updated_at: row.get(7)?,
+        user_email: row.get(8)?,
+        away_at: row.get(9)?,
     })
 }
 
@@ -35,12 +37,56 @@ pub fn active_for_visitor(conn: &Connection, user_session_id: &str) -> Result<Op
     Ok(stmt.query_row([user_session_id], from_row).optional()?)
 }
 
+/// The visitor's chats other than `except`, newest first (at most
+/// `limit`): the chats of one browser, linked by the visitor's id.
+/// Chats without a message are left out, as everywhere managers look.
+pub fn visitor_chats(
+    conn: &Connection,
+    user_session_id: &str,
+    except: &str,
+    limit: u32,
+) -> Result<Vec<SessionSummary>> {
+    let ids: Vec<String> = conn
+        .prepare_cached(
+            "SELECT id FROM chat_sessions
+             WHERE user_session_id = ?1 AND id <> ?2 AND message_count > 0
+             ORDER BY created_at DESC, id LIMIT ?3",
+        )?
+        .query_map(params![user_session_id, except, limit], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(s) = summary(conn, &id)? {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// The contact details the visitor gave most recently, in any of their
+/// chats: (name, phone, email), each from the newest chat that has it.
+pub fn visitor_contact(
+    conn: &Connection,
+    user_session_id: &str,
+) -> Result<(Option<String>, Option<String>, Option<String>)> {
+    let pick = |col: &str| -> Result<Option<String>> {
+        Ok(conn
+            .prepare_cached(&format!(
+                "SELECT {col} FROM chat_sessions WHERE user_session_id = ?1 AND {col} IS NOT NULL
+                 ORDER BY created_at DESC LIMIT 1"
+            ))?
+            .query_row([user_session_id], |r| r.get(0))
+            .optional()?)
+    };
+    Ok((pick("user_name")?, pick("user_phone")?, pick("user_email")?))
+}
+
 /// Inserts a new active session.
-pub fn insert(conn: &Connection, s: &Session) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
+pub fn insert(tx: &Transaction, s: &Session) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
         "INSERT INTO chat_sessions (id, user_name, user_phone, name_folded, phone_digits, status,
-             manager_id, user_session_id, created_at, updated_at, change_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
+             manager_id, user_session_id, created_at, updated_at, user_email, change_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
              (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions))",
     )?;
     stmt.execute(params![
@@ -54,27 +100,45 @@ pub fn insert(conn: &Connection, s: &Session) -> Result<()> {
         s.user_session_id,
         s.created_at,
         s.updated_at,
+        s.user_email,
     ])?;
     Ok(())
 }
 
-/// Fills in the visitor's name and phone where given.
+/// How many messages a chat has.
+pub fn message_count(conn: &Connection, id: &str) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT message_count FROM chat_sessions WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Fills in the visitor's name, phone and email where given.
 pub fn update_contact(
-    conn: &Connection,
+    tx: &Transaction,
     id: &str,
     name: Option<&str>,
     phone: Option<&str>,
+    email: Option<&str>,
     now: &str,
 ) -> Result<()> {
+    if let Some(email) = email {
+        tx.execute(
+            "UPDATE chat_sessions SET user_email = ?2, updated_at = ?3, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
+             WHERE id = ?1",
+            params![id, email, now],
+        )?;
+    }
     if let Some(name) = name {
-        conn.execute(
+        tx.execute(
             "UPDATE chat_sessions SET user_name = ?2, name_folded = ?3, updated_at = ?4, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
              WHERE id = ?1",
             params![id, name, fold_name(Some(name)), now],
         )?;
     }
     if let Some(phone) = phone {
-        conn.execute(
+        tx.execute(
             "UPDATE chat_sessions SET user_phone = ?2, phone_digits = ?3, updated_at = ?4, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
              WHERE id = ?1",
             params![id, phone, digits(Some(phone)), now],
@@ -83,8 +147,8 @@ pub fn update_contact(
     Ok(())
 }
 
-pub fn set_status(conn: &Connection, id: &str, status: &str, now: &str) -> Result<()> {
-    conn.execute(
+pub fn set_status(tx: &Transaction, id: &str, status: Status, now: &str) -> Result<()> {
+    tx.execute(
         "UPDATE chat_sessions SET status = ?2, updated_at = ?3, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
          WHERE id = ?1",
         params![id, status, now],
@@ -92,8 +156,8 @@ pub fn set_status(conn: &Connection, id: &str, status: &str, now: &str) -> Resul
     Ok(())
 }
 
-pub fn set_manager(conn: &Connection, id: &str, manager_id: Option<&str>, now: &str) -> Result<()> {
-    conn.execute(
+pub fn set_manager(tx: &Transaction, id: &str, manager_id: Option<&str>, now: &str) -> Result<()> {
+    tx.execute(
         "UPDATE chat_sessions SET manager_id = ?2, updated_at = ?3, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM chat_sessions)
          WHERE id = ?1",
         params![id, manager_id, now],
@@ -102,14 +166,42 @@ pub fn set_manager(conn: &Connection, id: &str, manager_id: Option<&str>, now: &
 }
 
 /// Closed sessions whose last activity is before `cutoff` become archived.
-/// Returns how many.
-pub fn archive_closed_before(conn: &Connection, cutoff: &str, now: &str) -> Result<usize> {
+/// Returns how many. `updated_at` stays the last activity: archiving is
+/// housekeeping, and must not put last month's chats on top of every list.
+pub fn archive_closed_before(tx: &Transaction, cutoff: &str) -> Result<usize> {
     // Distinct change stamps above every earlier one (rowids are distinct).
+    let top = max_change(tx)?;
+    Ok(tx.execute(
+        "UPDATE chat_sessions SET status = 'archived', change_seq = ?2 + rowid
+         WHERE status = 'closed' AND updated_at < ?1",
+        params![cutoff, top],
+    )?)
+}
+
+/// Active chats whose visitor has waited since before `cutoff` with no
+/// answer and no auto-reply yet (the away sweep), at most `limit`.
+pub fn away_due(conn: &Connection, cutoff: &str, limit: u32) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.id FROM chat_sessions s
+         WHERE s.status = 'active' AND s.last_sender = 'user' AND s.auto_replied_at IS NULL
+           AND (SELECT min(u.created_at) FROM chat_messages u
+                WHERE u.session_id = s.id AND u.sender = 'user'
+                  AND u.seq > coalesce((SELECT max(a.seq) FROM chat_messages a
+                      WHERE a.session_id = s.id AND a.sender = 'manager' AND a.auto = 0), 0)
+               ) <= ?1
+         ORDER BY s.updated_at LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![cutoff, limit], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Unassigns the active chats of a manager (who is being deactivated).
+pub fn unassign_active(conn: &Connection, manager_id: &str) -> Result<usize> {
     let top = max_change(conn)?;
     Ok(conn.execute(
-        "UPDATE chat_sessions SET status = 'archived', updated_at = ?2, change_seq = ?3 + rowid
-         WHERE status = 'closed' AND updated_at < ?1",
-        params![cutoff, now, top],
+        "UPDATE chat_sessions SET manager_id = NULL, change_seq = ?2 + rowid
+         WHERE manager_id = ?1 AND status = 'active'",
+        params![manager_id, top],
     )?)
 }
 
@@ -161,7 +253,7 @@ pub fn seen(conn: &Connection, id: &str) -> Result<(i64, i64)> {
 
 /// Records that `side` has seen the chat up to `seq` (capped at its last
 /// message). Never moves backwards; returns whether it moved.
-pub fn mark_seen(conn: &Connection, id: &str, side: Side, seq: i64) -> Result<bool> {
+pub fn mark_seen(tx: &Transaction, id: &str, side: Side, seq: i64) -> Result<bool> {
     let sql = match side {
         Side::Visitor => {
             "UPDATE chat_sessions SET visitor_seen_seq = min(?2, coalesce(last_seq, 0)),
@@ -174,7 +266,7 @@ pub fn mark_seen(conn: &Connection, id: &str, side: Side, seq: i64) -> Result<bo
              WHERE id = ?1 AND manager_seen_seq < min(?2, coalesce(last_seq, 0))"
         }
     };
-    Ok(conn.prepare_cached(sql)?.execute(params![id, seq])? == 1)
+    Ok(tx.prepare_cached(sql)?.execute(params![id, seq])? == 1)
 }
 
 /// Ids starting with `prefix` (at most `limit`), for the terminal's short ids.
@@ -192,7 +284,7 @@ pub fn ids_with_prefix(conn: &Connection, prefix: &str, limit: usize) -> Result<
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     /// None means every status.
-    pub status: Option<String>,
+    pub status: Option<Status>,
     /// Matched against the name (case-insensitive) and the phone's digits.
     pub search: Option<String>,
     /// `Some(None)`: unassigned only; `Some(Some(id))`: that manager's.
@@ -213,8 +305,10 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<(Vec<SessionSummary>, i64)>
         Some(Some(id)) => (2, Some(id.as_str())),
     };
     let awaiting = f.awaiting_reply.map(|a| if a { 1 } else { 0 });
+    // A chat with no message is nobody's business yet: never listed.
     let where_sql = "
-        (:status IS NULL OR s.status = :status)
+        s.message_count > 0
+        AND (:status IS NULL OR s.status = :status)
         AND (:name_q = '' OR instr(s.name_folded, :name_q) > 0
              OR (:phone_q <> '' AND instr(s.phone_digits, :phone_q) > 0))
         AND (:mf = 0 OR (:mf = 1 AND s.manager_id IS NULL) OR (:mf = 2 AND s.manager_id = :mid))
@@ -232,8 +326,9 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<(Vec<SessionSummary>, i64)>
         )?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT s.id, s.user_name, s.user_phone, s.status, s.manager_id, s.user_session_id,
-                s.created_at, s.updated_at, s.message_count,
-                m.id, m.seq, m.session_id, m.sender, m.message_text, m.manager_id, m.created_at
+                s.created_at, s.updated_at, s.user_email, s.auto_replied_at, s.message_count,
+                m.id, m.seq, m.session_id, m.sender, m.message_text, m.manager_id, m.created_at,
+                m.auto
          FROM chat_sessions s LEFT JOIN chat_messages m ON m.seq = s.last_seq
          WHERE {where_sql}
          ORDER BY s.updated_at DESC, s.id
@@ -245,22 +340,23 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<(Vec<SessionSummary>, i64)>
         ":limit": f.limit, ":offset": f.offset},
         |r| {
             let session = from_row(r)?;
-            let message_count: i64 = r.get(8)?;
-            let last_message = match r.get::<_, Option<String>>(9)? {
+            let message_count: i64 = r.get(10)?;
+            let last_message = match r.get::<_, Option<String>>(11)? {
                 None => None,
                 Some(id) => Some(Message {
                     id,
-                    seq: r.get(10)?,
-                    session_id: r.get(11)?,
-                    sender: r.get(12)?,
-                    message_text: r.get(13)?,
-                    manager_id: r.get(14)?,
-                    created_at: r.get(15)?,
+                    seq: r.get(12)?,
+                    session_id: r.get(13)?,
+                    sender: r.get(14)?,
+                    message_text: r.get(15)?,
+                    manager_id: r.get(16)?,
+                    created_at: r.get(17)?,
+                    auto: r.get(18)?,
                 }),
             };
             let awaiting_reply = last_message
                 .as_ref()
-                .is_some_and(|m| m.sender == super::SENDER_USER);
+                .is_some_and(|m| m.sender == Sender::User);
             Ok(SessionSummary {
                 session,
                 last_message,
@@ -286,7 +382,7 @@ pub fn summary(conn: &Connection, id: &str) -> Result<Option<SessionSummary>> {
     };
     let awaiting_reply = last_message
         .as_ref()
-        .is_some_and(|m| m.sender == super::SENDER_USER);
+        .is_some_and(|m| m.sender == Sender::User);
     Ok(Some(SessionSummary {
         session,
         last_message,

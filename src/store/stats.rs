@@ -58,7 +58,8 @@ pub struct ManagerStats {
     pub messages_sent: i64,
 }
 
-/// Computes the stats; `today_start` is the start of the UTC day.
+/// Computes the stats; `today_start` is the start of the shop's day. Chats
+/// without a message and the away auto-replies are not counted.
 pub fn compute(conn: &Connection, today_start: &str) -> Result<Stats> {
     let sessions = conn.query_row(
         "SELECT count(*),
@@ -67,7 +68,7 @@ pub fn compute(conn: &Connection, today_start: &str) -> Result<Stats> {
                 coalesce(sum(status = 'archived'), 0),
                 coalesce(sum(status = 'active' AND manager_id IS NULL), 0),
                 coalesce(sum(status = 'active' AND last_sender = 'user'), 0)
-         FROM chat_sessions",
+         FROM chat_sessions WHERE message_count > 0",
         [],
         |r| {
             Ok(SessionCounts {
@@ -81,8 +82,9 @@ pub fn compute(conn: &Connection, today_start: &str) -> Result<Stats> {
         },
     )?;
     let messages = conn.query_row(
-        "SELECT count(*), coalesce(sum(sender = 'user'), 0), coalesce(sum(sender = 'manager'), 0)
-         FROM chat_messages",
+        "SELECT count(*), coalesce(sum(sender = 'user'), 0),
+                coalesce(sum(sender = 'manager' AND auto = 0), 0)
+         FROM chat_messages WHERE auto = 0",
         [],
         |r| {
             Ok(MessageCounts {
@@ -94,12 +96,12 @@ pub fn compute(conn: &Connection, today_start: &str) -> Result<Stats> {
     )?;
     let today = Today {
         sessions: conn.query_row(
-            "SELECT count(*) FROM chat_sessions WHERE created_at >= ?1",
+            "SELECT count(*) FROM chat_sessions WHERE created_at >= ?1 AND message_count > 0",
             [today_start],
             |r| r.get(0),
         )?,
         messages: conn.query_row(
-            "SELECT count(*) FROM chat_messages WHERE created_at >= ?1",
+            "SELECT count(*) FROM chat_messages WHERE created_at >= ?1 AND auto = 0",
             [today_start],
             |r| r.get(0),
         )?,
@@ -114,7 +116,7 @@ pub fn compute(conn: &Connection, today_start: &str) -> Result<Stats> {
          JOIN chat_messages u ON u.seq = f.seq
          JOIN chat_messages r ON r.seq = (
              SELECT min(seq) FROM chat_messages
-             WHERE session_id = f.session_id AND sender = 'manager' AND seq > f.seq)",
+             WHERE session_id = f.session_id AND sender = 'manager' AND auto = 0 AND seq > f.seq)",
     )?;
     let mut waits: Vec<f64> = stmt
         .query_map([], |r| r.get::<_, f64>(0))?

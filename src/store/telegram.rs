@@ -1,20 +1,28 @@
 //! Telegram tables: the notification outbox, the message_id -> session map,
 //! forum topics, and the getUpdates offset.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use crate::error::Result;
 
-pub const KIND_NEW_SESSION: &str = "new_session";
-pub const KIND_MESSAGE: &str = "message";
-pub const KIND_BOT: &str = "bot";
+text_enum! {
+    /// What an outbox row announces.
+    pub enum Kind {
+        /// A visitor opened a chat.
+        NewSession = "new_session",
+        /// A visitor's message.
+        Message = "message",
+        /// The bot's own answer to a manager (ready HTML).
+        Bot = "bot",
+    }
+}
 
 /// One outbox row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxRow {
     pub id: i64,
     pub chat_id: String,
-    pub kind: String,
+    pub kind: Kind,
     pub session_id: Option<String>,
     pub message_seq: Option<i64>,
     pub text: String,
@@ -54,10 +62,10 @@ fn from_row(r: &Row) -> rusqlite::Result<OutboxRow> {
 }
 
 /// A row to enqueue.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewRow<'a> {
     pub chat_id: &'a str,
-    pub kind: &'a str,
+    pub kind: Kind,
     pub session_id: Option<&'a str>,
     pub message_seq: Option<i64>,
     pub text: &'a str,
@@ -66,8 +74,8 @@ pub struct NewRow<'a> {
 }
 
 /// Adds a row, due at once. Call inside the transaction of the event.
-pub fn enqueue(conn: &Connection, row: &NewRow, now: &str) -> Result<i64> {
-    conn.prepare_cached(
+pub fn enqueue(tx: &Transaction, row: &NewRow, now: &str) -> Result<i64> {
+    tx.prepare_cached(
         "INSERT INTO telegram_outbox (chat_id, kind, session_id, message_seq, text,
              reply_to_message_id, message_thread_id, next_attempt_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
@@ -82,7 +90,7 @@ pub fn enqueue(conn: &Connection, row: &NewRow, now: &str) -> Result<i64> {
         row.message_thread_id,
         now
     ])?;
-    Ok(conn.last_insert_rowid())
+    Ok(tx.last_insert_rowid())
 }
 
 /// The oldest pending row of each chat (a chat's rows go out in order).
@@ -118,8 +126,8 @@ pub fn pending_for_session(
 }
 
 /// Marks rows sent as Telegram message `message_id`.
-pub fn mark_sent(conn: &Connection, ids: &[i64], message_id: i64, now: &str) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
+pub fn mark_sent(tx: &Transaction, ids: &[i64], message_id: i64, now: &str) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
         "UPDATE telegram_outbox SET sent_at = ?2, telegram_message_id = ?3, last_error = NULL
          WHERE id = ?1",
     )?;
@@ -130,13 +138,8 @@ pub fn mark_sent(conn: &Connection, ids: &[i64], message_id: i64, now: &str) -> 
 }
 
 /// Records a failed attempt and when to try again.
-pub fn mark_retry(
-    conn: &Connection,
-    ids: &[i64],
-    error: &str,
-    next_attempt_at: &str,
-) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
+pub fn mark_retry(tx: &Transaction, ids: &[i64], error: &str, next_attempt_at: &str) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
         "UPDATE telegram_outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
          WHERE id = ?1",
     )?;
@@ -147,8 +150,8 @@ pub fn mark_retry(
 }
 
 /// Gives up on rows (Telegram refused them for good).
-pub fn mark_failed(conn: &Connection, ids: &[i64], error: &str, now: &str) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
+pub fn mark_failed(tx: &Transaction, ids: &[i64], error: &str, now: &str) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
         "UPDATE telegram_outbox SET attempts = attempts + 1, last_error = ?2, failed_at = ?3
          WHERE id = ?1",
     )?;
@@ -159,8 +162,8 @@ pub fn mark_failed(conn: &Connection, ids: &[i64], error: &str, now: &str) -> Re
 }
 
 /// Makes every pending row due now (on start: a restart often follows a fix).
-pub fn make_pending_due(conn: &Connection, now: &str) -> Result<usize> {
-    Ok(conn.execute(
+pub fn make_pending_due(tx: &Transaction, now: &str) -> Result<usize> {
+    Ok(tx.execute(
         "UPDATE telegram_outbox SET next_attempt_at = ?1
          WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at > ?1",
         [now],
@@ -168,8 +171,8 @@ pub fn make_pending_due(conn: &Connection, now: &str) -> Result<usize> {
 }
 
 /// Gives up on pending rows for chats no longer configured. Returns how many.
-pub fn fail_unconfigured(conn: &Connection, chat_ids: &[String], now: &str) -> Result<usize> {
-    let pending: Vec<(i64, String)> = conn
+pub fn fail_unconfigured(tx: &Transaction, chat_ids: &[String], now: &str) -> Result<usize> {
+    let pending: Vec<(i64, String)> = tx
         .prepare_cached(
             "SELECT id, chat_id FROM telegram_outbox WHERE sent_at IS NULL AND failed_at IS NULL",
         )?
@@ -180,7 +183,7 @@ pub fn fail_unconfigured(conn: &Connection, chat_ids: &[String], now: &str) -> R
         .filter(|(_, c)| !chat_ids.contains(c))
         .map(|(id, _)| id)
         .collect();
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = tx.prepare_cached(
         "UPDATE telegram_outbox SET failed_at = ?2,
              last_error = 'chat no longer in TELEGRAM_CHAT_ID'
          WHERE id = ?1",
@@ -209,12 +212,12 @@ pub fn all(conn: &Connection) -> Result<Vec<OutboxRow>> {
 
 /// Remembers that Telegram message `message_id` in `chat_id` is about a session.
 pub fn map_message(
-    conn: &Connection,
+    tx: &Transaction,
     chat_id: &str,
     message_id: i64,
     session_id: &str,
 ) -> Result<()> {
-    conn.prepare_cached(
+    tx.prepare_cached(
         "INSERT OR REPLACE INTO telegram_message_map (chat_id, message_id, session_id)
          VALUES (?1, ?2, ?3)",
     )?
@@ -264,16 +267,16 @@ pub fn session_for_topic(
         .optional()?)
 }
 
-pub fn set_topic(conn: &Connection, chat_id: &str, session_id: &str, thread_id: i64) -> Result<()> {
-    conn.prepare_cached(
+pub fn set_topic(tx: &Transaction, chat_id: &str, session_id: &str, thread_id: i64) -> Result<()> {
+    tx.prepare_cached(
         "INSERT OR REPLACE INTO telegram_topics (chat_id, session_id, thread_id) VALUES (?1, ?2, ?3)",
     )?
     .execute(params![chat_id, session_id, thread_id])?;
     Ok(())
 }
 
-pub fn forget_topic(conn: &Connection, chat_id: &str, session_id: &str) -> Result<()> {
-    conn.execute(
+pub fn forget_topic(tx: &Transaction, chat_id: &str, session_id: &str) -> Result<()> {
+    tx.execute(
         "DELETE FROM telegram_topics WHERE chat_id = ?1 AND session_id = ?2",
         params![chat_id, session_id],
     )?;
@@ -289,8 +292,8 @@ pub fn update_offset(conn: &Connection) -> Result<i64> {
     Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
-pub fn set_update_offset(conn: &Connection, offset: i64) -> Result<()> {
-    conn.prepare_cached(
+pub fn set_update_offset(tx: &Transaction, offset: i64) -> Result<()> {
+    tx.prepare_cached(
         "INSERT INTO telegram_state (key, value) VALUES ('update_offset', ?1)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )?
@@ -300,8 +303,8 @@ pub fn set_update_offset(conn: &Connection, offset: i64) -> Result<()> {
 
 /// Deletes sent and given-up rows older than `before`. The message map is
 /// kept: managers may reply to an old notification.
-pub fn prune(conn: &Connection, before: &str) -> Result<usize> {
-    Ok(conn.execute(
+pub fn prune(tx: &Transaction, before: &str) -> Result<usize> {
+    Ok(tx.execute(
         "DELETE FROM telegram_outbox
          WHERE (sent_at IS NOT NULL AND sent_at < ?1) OR (failed_at IS NOT NULL AND failed_at < ?1)",
         [before],

@@ -1,4 +1,4 @@
-//! Telegram: configuration from the environment, the [`Notify`] that writes
+//! Telegram: its checked [`Config`], the [`Notify`] that writes
 //! the durable outbox, and the background [`Service`] (outbox worker and
 //! getUpdates reader) that `serve` runs. See docs/TELEGRAM.md.
 
@@ -17,8 +17,10 @@ use std::time::Duration;
 use rusqlite::Transaction;
 
 use crate::chat::{Event, Notify};
+use crate::cli::TelegramArgs;
+use crate::config::{boolean, given, ConfigError};
 use crate::error::{Error, Result};
-use crate::store::telegram::{self as tg_store, NewRow, KIND_MESSAGE, KIND_NEW_SESSION};
+use crate::store::telegram::{self as tg_store, Kind, NewRow};
 
 /// The default Bot API address.
 pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
@@ -98,124 +100,116 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
-    /// Reads TELEGRAM_* and SSL_CERT_FILE from the environment. `Ok(None)`
-    /// when neither TELEGRAM_BOT_TOKEN nor TELEGRAM_CHAT_ID is set
-    /// (Telegram off). The trust store is loaded once here, so a bad
-    /// SSL_CERT_FILE stops `serve` before it touches the database.
-    pub fn from_env(public_url: Option<String>) -> Result<Option<Config>> {
-        use crate::config::env;
-        let config = Config::from_values(
-            env("TELEGRAM_BOT_TOKEN"),
-            env("TELEGRAM_CHAT_ID"),
-            env("TELEGRAM_API_BASE"),
-            env("TELEGRAM_WEBHOOK_SECRET"),
-            env("TELEGRAM_TOPICS"),
-            public_url,
-        )?;
-        config.map(Config::with_env_trust).transpose()
-    }
-
-    /// Takes the trust store from SSL_CERT_FILE and checks that it loads.
-    pub fn with_env_trust(mut self) -> Result<Config> {
-        self.ca_file = tls::ca_file_from_env();
-        if self.uses_tls() {
-            tls::client_config(self.ca_file.as_deref())?;
-        }
-        Ok(self)
-    }
-
-    /// Whether the Bot API is reached over HTTPS (a local Bot API server
-    /// may be plain HTTP).
-    pub fn uses_tls(&self) -> bool {
-        self.api_base.starts_with("https://")
-    }
-
-    /// Checks the raw values (see [`Config::from_env`]).
-    pub fn from_values(
-        token: Option<String>,
-        chat_ids: Option<String>,
-        api_base: Option<String>,
-        webhook_secret: Option<String>,
-        topics: Option<String>,
+    /// Checks the Telegram settings, every one even when Telegram is off.
+    /// `Ok(None)` when neither the token nor the chat ids are set (Telegram
+    /// off); one without the other is an error. `public_url` is
+    /// CHAT_PUBLIC_URL, already checked.
+    pub fn from_args(
+        args: &TelegramArgs,
         public_url: Option<String>,
-    ) -> Result<Option<Config>> {
-        let (token, chat_ids) = match (token, chat_ids) {
-            (None, None) => return Ok(None),
+    ) -> Result<Option<Config>, ConfigError> {
+        let mut config = Config::bot_only(args)?;
+        let chat_ids = match (
+            given(args.bot_token.as_deref()),
+            given(args.chat_id.as_deref()),
+        ) {
+            (Some(_), Some(c)) => c,
             (Some(_), None) => {
-                return Err(Error::bad_request(
-                    "TELEGRAM_BOT_TOKEN is set but TELEGRAM_CHAT_ID is not: set both (see docs/TELEGRAM.md) or neither",
+                return Err(ConfigError::Mismatch(
+                    "TELEGRAM_BOT_TOKEN is set but TELEGRAM_CHAT_ID is not: set both (see docs/TELEGRAM.md) or neither".into(),
                 ))
             }
-            (None, Some(_)) => {
-                return Err(Error::bad_request(
-                    "TELEGRAM_CHAT_ID is set but TELEGRAM_BOT_TOKEN is not: set both (see docs/TELEGRAM.md) or neither",
-                ))
-            }
-            (Some(t), Some(c)) => (t.trim().to_string(), c),
+            // (None, Some(_)) is refused by bot_only.
+            _ => return Ok(None),
         };
-        // Never echo the token: it is a secret.
-        let (bot_id, rest) = token.split_once(':').unwrap_or(("", ""));
-        if bot_id.is_empty()
-            || !bot_id.bytes().all(|b| b.is_ascii_digit())
-            || rest.is_empty()
-            || !rest
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(Error::bad_request(
-                "TELEGRAM_BOT_TOKEN does not look like a bot token (digits, ':', then letters, digits, _ and -); copy it from @BotFather",
+        let chat_ids = crate::config::list(chat_ids);
+        if chat_ids.is_empty() {
+            return Err(ConfigError::Mismatch(
+                "TELEGRAM_CHAT_ID lists no chat".into(),
             ));
         }
-        let chat_ids = crate::config::list(&chat_ids);
-        if chat_ids.is_empty() {
-            return Err(Error::bad_request("TELEGRAM_CHAT_ID lists no chat"));
+        if let Some(c) = chat_ids.iter().find(|c| !valid_chat_id(c)) {
+            return Err(ConfigError::Invalid {
+                setting: "--telegram-chat-id / TELEGRAM_CHAT_ID",
+                value: c.clone(),
+                expected: "chat ids like -1001234567890 or @channelname, comma-separated".into(),
+                cause: None,
+            });
         }
-        for c in &chat_ids {
-            if !valid_chat_id(c) {
-                return Err(Error::bad_request(format!(
-                    "TELEGRAM_CHAT_ID: '{c}' is not a chat id (a number like -1001234567890, or @channelname)"
-                )));
+        config.chat_ids = chat_ids;
+        config.public_url = public_url;
+        Ok(Some(config))
+    }
+
+    /// The bot alone, without chats to notify: `shopchat telegram chats`
+    /// uses it to find their ids. Checks every Telegram setting but the
+    /// chat ids; the token may be missing only when the chat ids are too
+    /// (then the token is empty and Telegram is off).
+    pub fn bot_only(args: &TelegramArgs) -> Result<Config, ConfigError> {
+        let token = match (
+            given(args.bot_token.as_deref()),
+            given(args.chat_id.as_deref()),
+        ) {
+            (Some(t), _) => check_token(t)?,
+            (None, None) => String::new(),
+            (None, Some(_)) => {
+                return Err(ConfigError::Mismatch(
+                    "TELEGRAM_CHAT_ID is set but TELEGRAM_BOT_TOKEN is not: set both (see docs/TELEGRAM.md) or neither".into(),
+                ))
             }
-        }
-        let api_base = api_base
-            .map(|b| b.trim().trim_end_matches('/').to_string())
-            .unwrap_or_else(|| DEFAULT_API_BASE.to_string());
+        };
+        let api_base = given(Some(&args.api_base))
+            .unwrap_or(DEFAULT_API_BASE)
+            .trim_end_matches('/')
+            .to_string();
         if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
-            return Err(Error::bad_request(format!(
-                "TELEGRAM_API_BASE must start with https:// or http://, not '{api_base}'"
-            )));
+            return Err(ConfigError::Invalid {
+                setting: "--telegram-api-base / TELEGRAM_API_BASE",
+                value: api_base,
+                expected: "a URL that starts with https:// or http://".into(),
+                cause: None,
+            });
         }
-        let webhook_secret = webhook_secret.map(|s| s.trim().to_string());
+        let webhook_secret = given(args.webhook_secret.as_deref()).map(str::to_string);
         if let Some(s) = &webhook_secret {
             if s.len() > 256
                 || !s
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
             {
-                return Err(Error::bad_request(
-                    "TELEGRAM_WEBHOOK_SECRET must be 1 to 256 of A-Z, a-z, 0-9, _ and - (Telegram's rule)",
-                ));
+                return Err(ConfigError::InvalidSecret {
+                    setting: "--telegram-webhook-secret / TELEGRAM_WEBHOOK_SECRET",
+                    expected: "1 to 256 of A-Z, a-z, 0-9, _ and - (Telegram's rule)".into(),
+                });
             }
         }
-        let topics = match topics.as_deref().map(str::trim) {
-            None | Some("0") | Some("false") | Some("no") | Some("off") => false,
-            Some("1") | Some("true") | Some("yes") | Some("on") => true,
-            Some(v) => {
-                return Err(Error::bad_request(format!(
-                    "TELEGRAM_TOPICS must be 1 or 0, not '{v}'"
-                )))
-            }
-        };
-        Ok(Some(Config {
+        let config = Config {
             token,
-            chat_ids,
+            chat_ids: Vec::new(),
             api_base,
             webhook_secret,
-            topics,
-            public_url,
-            ca_file: None,
+            topics: boolean("--telegram-topics / TELEGRAM_TOPICS", &args.topics)?,
+            public_url: None,
+            ca_file: given(args.ca_file.as_deref()).map(PathBuf::from),
             tuning: Tuning::default(),
-        }))
+        };
+        // The trust store is loaded once here, so a bad one stops `serve`
+        // before it touches the database.
+        if config.uses_tls() && !config.token.is_empty() {
+            tls::client_config(config.ca_file.as_deref()).map_err(|cause| {
+                ConfigError::Unusable {
+                    what: "no CA certificates to check Telegram's HTTPS with (--telegram-ca-file / SSL_CERT_FILE)",
+                    cause,
+                }
+            })?;
+        }
+        Ok(config)
+    }
+
+    /// Whether the Bot API is reached over HTTPS (a local Bot API server
+    /// may be plain HTTP).
+    pub fn uses_tls(&self) -> bool {
+        self.api_base.starts_with("https://")
     }
 
     /// A configuration for tests: the fake Bot API at `api_base`, trusting
@@ -253,6 +247,28 @@ impl Config {
     }
 }
 
+/// A bot token: digits, ':', then letters, digits, `_` and `-`. Never
+/// echoed: it is a secret.
+fn check_token(token: &str) -> Result<String, ConfigError> {
+    let (bot_id, rest) = token.split_once(':').unwrap_or(("", ""));
+    let ok = !bot_id.is_empty()
+        && bot_id.bytes().all(|b| b.is_ascii_digit())
+        && !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(token.to_string())
+    } else {
+        Err(ConfigError::InvalidSecret {
+            setting: "--telegram-bot-token / TELEGRAM_BOT_TOKEN",
+            expected:
+                "a bot token (digits, ':', then letters, digits, _ and -); copy it from @BotFather"
+                    .into(),
+        })
+    }
+}
+
 fn valid_chat_id(c: &str) -> bool {
     if let Some(name) = c.strip_prefix('@') {
         name.len() >= 4 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -281,20 +297,24 @@ impl Notify for OutboxNotify {
         let now = crate::time::now();
         for chat_id in &self.chat_ids {
             let row = match event {
-                Event::NewSession(s) => NewRow {
+                // The new chat's notification carries its first message.
+                Event::NewSession(s, m) => NewRow {
                     chat_id,
-                    kind: KIND_NEW_SESSION,
-                    session_id: Some(&s.id),
-                    text: "",
-                    ..NewRow::default()
-                },
-                Event::VisitorMessage(s, m) => NewRow {
-                    chat_id,
-                    kind: KIND_MESSAGE,
+                    kind: Kind::NewSession,
                     session_id: Some(&s.id),
                     message_seq: Some(m.seq),
                     text: &m.message_text,
-                    ..NewRow::default()
+                    reply_to_message_id: None,
+                    message_thread_id: None,
+                },
+                Event::VisitorMessage(s, m) => NewRow {
+                    chat_id,
+                    kind: Kind::Message,
+                    session_id: Some(&s.id),
+                    message_seq: Some(m.seq),
+                    text: &m.message_text,
+                    reply_to_message_id: None,
+                    message_thread_id: None,
                 },
             };
             tg_store::enqueue(tx, &row, &now)?;
@@ -374,24 +394,31 @@ pub(crate) fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) {
 mod tests {
     use super::*;
 
-    fn cfg(token: &str, chats: &str) -> Result<Option<Config>> {
-        Config::from_values(
-            Some(token.into()),
-            Some(chats.into()),
-            None,
-            None,
-            None,
-            None,
-        )
+    fn args(token: Option<&str>, chats: Option<&str>) -> TelegramArgs {
+        TelegramArgs {
+            bot_token: token.map(str::to_string),
+            chat_id: chats.map(str::to_string),
+            api_base: DEFAULT_API_BASE.into(),
+            webhook_secret: None,
+            topics: "false".into(),
+            ca_file: None,
+        }
+    }
+
+    fn cfg(token: &str, chats: &str) -> std::result::Result<Option<Config>, ConfigError> {
+        Config::from_args(&args(Some(token), Some(chats)), None)
     }
 
     #[test]
-    fn off_without_both_variables_and_an_error_with_one() {
-        assert!(Config::from_values(None, None, None, None, None, None)
+    fn off_without_both_settings_and_an_error_with_one() {
+        assert!(Config::from_args(&args(None, None), None)
             .unwrap()
             .is_none());
-        assert!(Config::from_values(Some("1:a".into()), None, None, None, None, None).is_err());
-        assert!(Config::from_values(None, Some("1".into()), None, None, None, None).is_err());
+        assert!(Config::from_args(&args(Some(" "), Some("")), None)
+            .unwrap()
+            .is_none());
+        assert!(Config::from_args(&args(Some("1:a"), None), None).is_err());
+        assert!(Config::from_args(&args(None, Some("1")), None).is_err());
     }
 
     #[test]
@@ -404,7 +431,27 @@ mod tests {
         assert!(cfg("123:AAb", "my chat").is_err());
         let e = cfg("secret-token-value", "1").unwrap_err().to_string();
         assert!(!e.contains("secret-token-value"), "{e}");
+        assert!(
+            e.contains("--telegram-bot-token / TELEGRAM_BOT_TOKEN"),
+            "{e}"
+        );
         assert!(!format!("{c:?}").contains("AA-b_c"));
+    }
+
+    #[test]
+    fn topics_take_booleans() {
+        let mut a = args(Some("1:a"), Some("-1"));
+        a.topics = "1".into();
+        assert!(Config::from_args(&a, None).unwrap().unwrap().topics);
+        a.topics = "maybe".into();
+        let e = Config::from_args(&a, None).unwrap_err().to_string();
+        assert!(e.contains("--telegram-topics / TELEGRAM_TOPICS"), "{e}");
+        let mut off = args(None, None);
+        off.topics = "maybe".into();
+        assert!(
+            Config::from_args(&off, None).is_err(),
+            "checked even when Telegram is off"
+        );
     }
 
     #[test]

@@ -14,8 +14,9 @@ use rusqlite::Connection;
 use super::client::{ApiError, Client, Outgoing};
 use super::text::{self, Notice};
 use super::{sleep_unless_stopped, Config};
+use crate::chat::short_id;
 use crate::error::Result;
-use crate::store::telegram::{self as tg_store, OutboxRow, KIND_BOT, KIND_NEW_SESSION};
+use crate::store::telegram::{self as tg_store, Kind, OutboxRow};
 use crate::store::{self, sessions};
 use crate::time;
 
@@ -43,6 +44,26 @@ pub struct Worker {
 
 /// Sent rows are kept this long (for diagnostics), then deleted.
 const KEEP_SENT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Why a send did not happen. Only Telegram's failures count as an attempt
+/// and back off; a database error is our own trouble, so the row is left
+/// as it was and the next step tries again.
+enum SendError {
+    Telegram(ApiError),
+    Db(crate::Error),
+}
+
+impl From<ApiError> for SendError {
+    fn from(e: ApiError) -> Self {
+        SendError::Telegram(e)
+    }
+}
+
+impl From<crate::Error> for SendError {
+    fn from(e: crate::Error) -> Self {
+        SendError::Db(e)
+    }
+}
 
 /// The rows one Telegram message carries.
 struct Batch {
@@ -145,15 +166,14 @@ impl Worker {
         let Some(batch) = self.batch(&head)? else {
             return Ok(Step::Worked);
         };
-        let result = match self.topic(&head) {
-            Ok(thread) => self.client.send_message(&Outgoing {
+        let result = self.topic(&head).and_then(|thread| {
+            Ok(self.client.send_message(&Outgoing {
                 chat_id: &head.chat_id,
                 html: &batch.html,
                 reply_to_message_id: batch.reply_to,
                 message_thread_id: batch.thread.or(thread),
-            }),
-            Err(e) => Err(e),
-        };
+            })?)
+        });
         let sent_at = Instant::now();
         self.last_any = Some(sent_at);
         self.last_sent.insert(head.chat_id.clone(), sent_at);
@@ -168,7 +188,9 @@ impl Worker {
                     Ok(())
                 })?;
             }
-            Err(e) => self.failed(&head, &batch.ids, &e)?,
+            Err(SendError::Telegram(e)) => self.failed(&head, &batch.ids, &e)?,
+            // Not an attempt: no backoff, the row stays due.
+            Err(SendError::Db(e)) => return Err(e),
         }
         Ok(Step::Worked)
     }
@@ -176,7 +198,7 @@ impl Worker {
     /// The rows to send with `head` and their text. `None` when there is
     /// nothing left to send (the session is gone).
     fn batch(&mut self, head: &OutboxRow) -> Result<Option<Batch>> {
-        if head.kind == KIND_BOT {
+        if head.kind == Kind::Bot {
             return Ok(Some(Batch {
                 ids: vec![head.id],
                 html: head.text.clone(),
@@ -203,10 +225,14 @@ impl Worker {
             head.id,
             50,
         )?);
-        let new_chat = rows.iter().any(|r| r.kind == KIND_NEW_SESSION);
+        let new_chat = rows.iter().any(|r| r.kind == Kind::NewSession);
+        // A new-chat row carries the chat's first message; one queued by an
+        // older version (before chats began with their first message) has
+        // no text and only announces the chat.
+        let has_text = |r: &OutboxRow| r.kind != Kind::NewSession || r.message_seq.is_some();
         let texts: Vec<&str> = rows
             .iter()
-            .filter(|r| r.kind != KIND_NEW_SESSION)
+            .filter(|r| has_text(r))
             .map(|r| r.text.as_str())
             .collect();
         let (html, used) = text::notification(&Notice {
@@ -220,7 +246,7 @@ impl Worker {
         let mut ids = Vec::new();
         let mut messages = 0;
         for r in &rows {
-            if r.kind != KIND_NEW_SESSION {
+            if has_text(r) {
                 if messages == used {
                     break;
                 }
@@ -237,25 +263,20 @@ impl Worker {
     }
 
     /// In forum-topic mode, the topic of the head's session (made on first use).
-    fn topic(&mut self, head: &OutboxRow) -> std::result::Result<Option<i64>, ApiError> {
-        if !self.config.topics || head.kind == KIND_BOT {
+    fn topic(&mut self, head: &OutboxRow) -> std::result::Result<Option<i64>, SendError> {
+        if !self.config.topics || head.kind == Kind::Bot {
             return Ok(None);
         }
         let Some(sid) = &head.session_id else {
             return Ok(None);
         };
-        let db = |e: crate::Error| ApiError::BadAnswer(format!("database: {e}"));
-        if let Some(t) = tg_store::topic_for_session(&self.conn, &head.chat_id, sid).map_err(db)? {
+        if let Some(t) = tg_store::topic_for_session(&self.conn, &head.chat_id, sid)? {
             return Ok(Some(t));
         }
-        let session = sessions::get(&self.conn, sid).map_err(db)?;
+        let session = sessions::get(&self.conn, sid)?;
         let name = match &session {
-            Some(s) => format!(
-                "{} · {}",
-                text::cut(&text::who(s), 100),
-                text::short_id(&s.id)
-            ),
-            None => text::short_id(sid).to_string(),
+            Some(s) => format!("{} · {}", text::cut(&text::who(s), 100), short_id(&s.id)),
+            None => short_id(sid).to_string(),
         };
         let thread = self.client.create_forum_topic(&head.chat_id, &name)?;
         let chat = head.chat_id.clone();
@@ -263,8 +284,7 @@ impl Worker {
             tg_store::set_topic(tx, &chat, sid, thread)?;
             // The topic's first message is what managers may reply to.
             tg_store::map_message(tx, &chat, thread, sid)
-        })
-        .map_err(db)?;
+        })?;
         Ok(Some(thread))
     }
 

@@ -81,7 +81,7 @@ impl Html {
 }
 
 /// The short id shown to managers (any unique prefix of 4+ works).
-pub use crate::chat::short_id;
+use crate::chat::short_id;
 
 /// Who the visitor is: name and phone, or "Visitor".
 pub fn who(s: &Session) -> String {
@@ -169,11 +169,13 @@ mod tests {
             id: "3f2a8c1e-0d5b-4c7a-9e6f-1a2b3c4d5e6f".into(),
             user_name: name.map(str::to_string),
             user_phone: Some("+380 67 123".into()),
-            status: "active".into(),
+            status: crate::store::Status::Active,
             manager_id: None,
             user_session_id: None,
             created_at: String::new(),
             updated_at: String::new(),
+            user_email: None,
+            away_at: None,
         }
     }
 

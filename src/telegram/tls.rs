@@ -3,17 +3,13 @@
 //! ca-certificates read it); and TLS failures in words a shop owner can act
 //! on.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
+use rustls::pki_types::CertificateDer;
 use rustls::{CertificateError, RootCertStore};
 
 use crate::error::{Error, Result};
-
-/// The trust store `SSL_CERT_FILE` names, if it is set.
-pub fn ca_file_from_env() -> Option<PathBuf> {
-    crate::config::env("SSL_CERT_FILE").map(PathBuf::from)
-}
 
 /// A rustls client configuration that trusts the certificates in `ca_file`
 /// only, or the system's store when it is `None`.
@@ -32,10 +28,19 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>
 
 fn roots(ca_file: Option<&Path>) -> Result<RootCertStore> {
     let mut roots = RootCertStore::empty();
-    match ca_file {
+    roots.add_parsable_certificates(trusted_certificates(ca_file)?);
+    Ok(roots)
+}
+
+/// The CA certificates to trust (DER): those in `ca_file` only, or the
+/// system's store when it is `None`. The one trust rule for every TLS
+/// client of shopchat (the Bot API, the SMTP server).
+pub fn trusted_certificates(ca_file: Option<&Path>) -> Result<Vec<CertificateDer<'static>>> {
+    let mut probe = RootCertStore::empty();
+    let certs = match ca_file {
         Some(file) => {
             let unreadable = |e: &dyn std::fmt::Display| {
-                Error::BadRequest(format!(
+                Error::Internal(format!(
                     "SSL_CERT_FILE is {}, which could not be read ({e}); point it at a PEM file of CA certificates, or unset it to use the system's",
                     file.display()
                 ))
@@ -46,27 +51,29 @@ fn roots(ca_file: Option<&Path>) -> Result<RootCertStore> {
             if let Some(e) = found.errors.first() {
                 return Err(unreadable(e));
             }
-            let (added, _) = roots.add_parsable_certificates(found.certs);
+            let (added, _) = probe.add_parsable_certificates(found.certs.iter().cloned());
             if added == 0 {
-                return Err(Error::BadRequest(format!(
+                return Err(Error::Internal(format!(
                     "SSL_CERT_FILE is {}, which holds no CA certificate (PEM, -----BEGIN CERTIFICATE-----); point it at a PEM file of CA certificates, or unset it to use the system's",
                     file.display()
                 )));
             }
+            found.certs
         }
         None => {
             // Unreadable files among many are skipped, as OpenSSL does;
             // only an empty store is an error.
             let found = rustls_native_certs::load_native_certs();
-            roots.add_parsable_certificates(found.certs);
-            if roots.is_empty() {
-                return Err(Error::BadRequest(
-                    "this system has no CA certificates to check Telegram's with: install them (Debian: apt install ca-certificates), or set SSL_CERT_FILE to a PEM file of CA certificates".into(),
+            probe.add_parsable_certificates(found.certs.iter().cloned());
+            if probe.is_empty() {
+                return Err(Error::Internal(
+                    "this system has no CA certificates to check Telegram's (or the SMTP server's) with: install them (Debian: apt install ca-certificates), or set SSL_CERT_FILE to a PEM file of CA certificates".into(),
                 ));
             }
+            found.certs
         }
-    }
-    Ok(roots)
+    };
+    Ok(certs)
 }
 
 /// A TLS failure somewhere in `err`'s cause chain, as a sentence that says

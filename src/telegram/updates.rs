@@ -12,13 +12,14 @@ use serde_json::Value;
 
 use super::client::{ApiError, Client};
 use super::outbox::backoff;
-use super::text::{cut, escape, short_id, who};
+use super::text::{cut, escape, who};
 use super::{sleep_unless_stopped, Config};
+use crate::chat::short_id;
 use crate::chat::{self, Author, IdMatch, NoNotify};
 use crate::error::{Error, Result};
 use crate::store::sessions::{self, Filter};
-use crate::store::telegram::{self as tg_store, NewRow, KIND_BOT};
-use crate::store::{self, managers, STATUS_ACTIVE};
+use crate::store::telegram::{self as tg_store, Kind, NewRow};
+use crate::store::{self, managers, Status};
 
 /// A bot answer to enqueue.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,12 +145,12 @@ pub fn handle_update(
                 tx,
                 &NewRow {
                     chat_id: &a.chat_id,
-                    kind: KIND_BOT,
+                    kind: Kind::Bot,
                     session_id: a.session_id.as_deref(),
+                    message_seq: None,
                     text: &a.html,
                     reply_to_message_id: a.reply_to,
                     message_thread_id: a.thread,
-                    ..NewRow::default()
                 },
                 &now,
             )?;
@@ -174,7 +175,7 @@ fn parse_command(text: &str) -> Option<(String, &str)> {
     (!name.is_empty()).then_some((name, args.trim()))
 }
 
-const KNOWN: &[&str] = &["close", "reply", "chats", "help", "start"];
+const KNOWN: &[&str] = &["close", "reopen", "reply", "chats", "help", "start"];
 
 /// Decides what an update means. Writes chat messages and closes sessions
 /// (each its own transaction, idempotent on a repeated update); the answers
@@ -248,6 +249,17 @@ pub fn process(conn: &mut Connection, config: &Config, update: &Value) -> Result
         (Some(("close", arg)), _) => match resolve(conn, arg)? {
             Ok(sid) => {
                 let html = close(conn, &sid)?;
+                answer(html, Some(&sid));
+            }
+            Err(html) => answer(html, None),
+        },
+        (Some(("reopen", "")), Some(sid)) => {
+            let html = reopen(conn, sid)?;
+            answer(html, Some(sid));
+        }
+        (Some(("reopen", arg)), _) => match resolve(conn, arg)? {
+            Ok(sid) => {
+                let html = reopen(conn, &sid)?;
                 answer(html, Some(&sid));
             }
             Err(html) => answer(html, None),
@@ -344,14 +356,14 @@ fn closed_answer(conn: &Connection, sid: &str) -> Result<String> {
         "Chat <code>{}</code> with <b>{}</b> is {}: the visitor no longer sees answers there, so nothing was sent.",
         short_id(sid),
         escape(&cut(&who(&s), 200)),
-        escape(&s.status)
+        s.status.as_str()
     ))
 }
 
 fn close(conn: &mut Connection, sid: &str) -> Result<String> {
     let before = sessions::get(conn, sid)?.ok_or_else(Error::session_not_found)?;
     let s = chat::close(conn, sid)?;
-    Ok(if before.status == STATUS_ACTIVE {
+    Ok(if before.status == Status::Active {
         format!(
             "Chat <code>{}</code> with <b>{}</b> is closed.",
             short_id(sid),
@@ -362,8 +374,31 @@ fn close(conn: &mut Connection, sid: &str) -> Result<String> {
             "Chat <code>{}</code> with <b>{}</b> was already {}.",
             short_id(sid),
             escape(&cut(&who(&s), 200)),
-            escape(&s.status)
+            s.status.as_str()
         )
+    })
+}
+
+fn reopen(conn: &mut Connection, sid: &str) -> Result<String> {
+    let before = sessions::get(conn, sid)?.ok_or_else(Error::session_not_found)?;
+    let who = escape(&cut(&who(&before), 200));
+    Ok(match chat::reopen(conn, sid) {
+        Ok(_) if before.status == Status::Active => {
+            format!(
+                "Chat <code>{}</code> with <b>{who}</b> is already open.",
+                short_id(sid)
+            )
+        }
+        Ok(_) => format!(
+            "Chat <code>{}</code> with <b>{who}</b> is open again; reply to answer.",
+            short_id(sid)
+        ),
+        Err(Error::Conflict(why)) => format!(
+            "Chat <code>{}</code> with <b>{who}</b> was not reopened: {}.",
+            short_id(sid),
+            escape(&why)
+        ),
+        Err(e) => return Err(e),
     })
 }
 
@@ -396,7 +431,7 @@ fn awaiting(conn: &Connection) -> Result<String> {
     let (list, total) = sessions::list(
         conn,
         &Filter {
-            status: Some(STATUS_ACTIVE.into()),
+            status: Some(Status::Active),
             awaiting_reply: Some(true),
             limit: 20,
             ..Filter::default()
@@ -436,7 +471,7 @@ fn not_linked(from: Option<i64>) -> String {
 }
 
 fn command_list() -> String {
-    "Reply to a notification to answer the visitor; reply /close to close the chat. Also: /reply ID text, /close ID, /chats (chats waiting for an answer)."
+    "Reply to a notification to answer the visitor; reply /close to close the chat, /reopen to open it again. Also: /reply ID text, /close ID, /reopen ID, /chats (chats waiting for an answer)."
         .into()
 }
 

@@ -9,6 +9,69 @@
   const CHAT_POLL = 2500;
   const PAGE = 50;
 
+  // ---- languages: English and Ukrainian; the browser's choice, switchable in the top bar
+  const LANG_KEY = 'shopchat.lang';
+  const DICT = {
+    en: {
+      signIn: 'Sign in', signInTitle: 'Sign in to the chats', token: 'Manager token', pasteToken: 'Paste your manager token.',
+      tokenHelp1: 'Create one with ', tokenHelp2: '. The first start of the server also prints a token for “admin”. It is kept in this browser until you log out.',
+      tokenRefused: 'That token was not accepted. Check it and try again.', tokenGone: 'Your token was not accepted any more. Please sign in again.',
+      unreachable: 'Cannot reach the server: {m}', unreachableRetry: 'Cannot reach the server. {m}', tryAgain: 'Try again', logOut: 'Log out',
+      chats: 'Chats', tabActive: 'Active', tabClosed: 'Closed', tabArchived: 'Archived', tabAll: 'All', status: 'Status',
+      search: 'Search by name or phone', awaitingN: '{n} awaiting reply', showAll: 'Show all chats', showAwaiting: 'Show only chats awaiting a reply',
+      nChats: '{n} chats', noMatch: 'No chats match.', tryOther: 'Try another search or filter.',
+      noChatsYet: 'No chats yet.', noStatusChats: 'No {s} chats yet.', whenVisitor: 'When a visitor writes from the widget, the chat appears here within a few seconds.',
+      newer: '← Newer', older: 'Older →', ofTotal: '{a}–{b} of {n}', refreshFailed: 'Could not refresh the chats: {m}',
+      noMessages: 'No messages yet', you: 'You', manager: 'Manager', waiting: 'The visitor is waiting for a reply', awaiting: 'Awaiting reply',
+      assignedTo: 'Assigned to {n}', nMessages: '{n} messages', visitor: 'Visitor {id}',
+      active: 'Active', closed: 'Closed', archived: 'Archived',
+      allChats: '← All chats', loading: 'Loading…', assigned: 'Assigned to', closeChat: 'Close chat', reopen: 'Reopen chat',
+      closeQ: 'Close this chat?', closeConfirm: 'Close this chat? The visitor will see it as closed and can start a new one.', cancel: 'Cancel',
+      lost: 'Connection lost. Retrying…', reply: 'Reply', writeReply: 'Write a reply…', send: 'Send', hint: 'Enter sends · Shift+Enter adds a line',
+      assignedToast: 'Assigned to {n}', unassignedToast: 'Unassigned', assignFailed: 'Could not assign: {m}', closedToast: 'Chat closed',
+      closeFailed: 'Could not close the chat: {m}', reopenedToast: 'Chat reopened', reopenFailed: 'Could not reopen the chat: {m}',
+      unassigned: 'Unassigned', youMark: ' (you)', noPhone: 'No phone given',
+      startedNow: 'started just now', startedMin: 'started {n} min ago', startedToday: 'started today at {t}', startedOn: 'started {d} at {t}',
+      archivedNote: 'This chat is archived.', closedNote: 'This chat is closed. The visitor can start a new one from the widget.',
+      sending: 'Sending…', notSent: 'Not sent', retry: 'Retry', notSentClosed: 'Not sent: the chat is closed', tooMany: 'Too many messages, wait a moment',
+      notSentWhy: 'Not sent: {m}', notSentOffline: 'Not sent: no connection', tooLong: 'A message can be at most 4000 characters.',
+      notFound: 'Chat not found', notFoundWhy: 'It may have been removed, or the link is wrong.', loadFailed: 'Could not load this chat: {m}',
+      now: 'now', min: '{n} min', yesterday: 'yesterday', today: 'Today', yesterdayCap: 'Yesterday', messages: 'Messages',
+      earlier: 'This visitor’s other chats', auto: 'Auto-reply', language: 'Language', email: 'Email',
+    },
+    uk: {
+      signIn: 'Увійти', signInTitle: 'Вхід до чатів', token: 'Токен менеджера', pasteToken: 'Вставте свій токен менеджера.',
+      tokenHelp1: 'Створіть його командою ', tokenHelp2: '. Перший запуск сервера також друкує токен для «admin». Він зберігається в цьому браузері, доки ви не вийдете.',
+      tokenRefused: 'Цей токен не прийнято. Перевірте його й спробуйте ще раз.', tokenGone: 'Ваш токен більше не приймається. Увійдіть знову.',
+      unreachable: 'Сервер недоступний: {m}', unreachableRetry: 'Сервер недоступний. {m}', tryAgain: 'Спробувати ще', logOut: 'Вийти',
+      chats: 'Чати', tabActive: 'Активні', tabClosed: 'Закриті', tabArchived: 'Архів', tabAll: 'Усі', status: 'Стан',
+      search: 'Пошук за ім’ям або телефоном', awaitingN: 'Чекають на відповідь: {n}', showAll: 'Показати всі чати', showAwaiting: 'Лише ті, що чекають на відповідь',
+      nChats: 'Чатів: {n}', noMatch: 'Нічого не знайдено.', tryOther: 'Спробуйте інший пошук чи фільтр.',
+      noChatsYet: 'Чатів ще немає.', noStatusChats: 'Чатів ще немає.', whenVisitor: 'Коли відвідувач напише у віджеті, чат з’явиться тут за кілька секунд.',
+      newer: '← Новіші', older: 'Старіші →', ofTotal: '{a}–{b} з {n}', refreshFailed: 'Не вдалося оновити чати: {m}',
+      noMessages: 'Повідомлень ще немає', you: 'Ви', manager: 'Менеджер', waiting: 'Відвідувач чекає на відповідь', awaiting: 'Чекає на відповідь',
+      assignedTo: 'Призначено: {n}', nMessages: 'Повідомлень: {n}', visitor: 'Відвідувач {id}',
+      active: 'Активний', closed: 'Закритий', archived: 'В архіві',
+      allChats: '← Усі чати', loading: 'Завантаження…', assigned: 'Відповідальний', closeChat: 'Закрити чат', reopen: 'Відкрити знову',
+      closeQ: 'Закрити цей чат?', closeConfirm: 'Закрити цей чат? Відвідувач побачить, що його закрито, і зможе почати новий.', cancel: 'Скасувати',
+      lost: 'Зв’язок втрачено. Пробуємо ще раз…', reply: 'Відповідь', writeReply: 'Напишіть відповідь…', send: 'Надіслати', hint: 'Enter надсилає · Shift+Enter — новий рядок',
+      assignedToast: 'Призначено: {n}', unassignedToast: 'Без відповідального', assignFailed: 'Не вдалося призначити: {m}', closedToast: 'Чат закрито',
+      closeFailed: 'Не вдалося закрити чат: {m}', reopenedToast: 'Чат знову відкрито', reopenFailed: 'Не вдалося відкрити чат: {m}',
+      unassigned: 'Не призначено', youMark: ' (ви)', noPhone: 'Телефон не вказано',
+      startedNow: 'почато щойно', startedMin: 'почато {n} хв тому', startedToday: 'почато сьогодні о {t}', startedOn: 'почато {d} о {t}',
+      archivedNote: 'Цей чат в архіві.', closedNote: 'Цей чат закрито. Відвідувач може почати новий у віджеті.',
+      sending: 'Надсилання…', notSent: 'Не надіслано', retry: 'Повторити', notSentClosed: 'Не надіслано: чат закрито', tooMany: 'Забагато повідомлень, зачекайте',
+      notSentWhy: 'Не надіслано: {m}', notSentOffline: 'Не надіслано: немає зв’язку', tooLong: 'Повідомлення — не більше 4000 символів.',
+      notFound: 'Чат не знайдено', notFoundWhy: 'Можливо, його видалено, або посилання хибне.', loadFailed: 'Не вдалося завантажити чат: {m}',
+      now: 'щойно', min: '{n} хв', yesterday: 'учора', today: 'Сьогодні', yesterdayCap: 'Учора', messages: 'Повідомлення',
+      earlier: 'Інші чати цього відвідувача', auto: 'Автовідповідь', language: 'Мова', email: 'Email',
+    },
+  };
+  const pick = (v) => (String(v || '').toLowerCase().startsWith('uk') ? 'uk' : 'en');
+  let lang = read(LANG_KEY) ? pick(read(LANG_KEY)) : pick((navigator.languages || [navigator.language]).find((l) => /^(uk|en)/i.test(l)));
+  const t = (k, v = {}) => String((DICT[lang] && DICT[lang][k]) ?? DICT.en[k] ?? k).replace(/\{(\w+)\}/g, (m, x) => (x in v ? v[x] : m));
+  let tz; // the shop's time zone (from /api/chat/me): days and times are the shop's
+
   let token = read(TOKEN_KEY);
   let me = null;
   let managers = [];
@@ -16,6 +79,7 @@
   let routeSeq = 0;
 
   const main = document.getElementById('main');
+  const langSel = document.getElementById('lang');
   const bar = document.getElementById('bar');
   const toastEl = document.getElementById('toast');
 
@@ -57,7 +121,7 @@
     if (!res.ok) {
       const e = (data && data.error) || {};
       const err = new ApiError(res.status, e.code || 'http_' + res.status, e.message || 'HTTP ' + res.status);
-      if (res.status === 401 && !withToken) signOut('Your token was not accepted any more. Please sign in again.');
+      if (res.status === 401 && !withToken) signOut(t('tokenGone'));
       throw err;
     }
     return data || {};
@@ -66,39 +130,41 @@
   const rid = () => [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
 
   // ---- formatting ----------------------------------------------------------------------
-  const pad = (n) => String(n).padStart(2, '0');
-  const hm = (d) => pad(d.getHours()) + ':' + pad(d.getMinutes());
-  const sameDay = (a, b) => a.toDateString() === b.toDateString();
+  const opt = (o) => (tz ? { ...o, timeZone: tz } : o);
+  const loc = () => (lang === 'uk' ? 'uk-UA' : 'en-GB');
+  const hm = (d) => d.toLocaleTimeString(loc(), opt({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }));
+  const dayKey = (d) => d.toLocaleDateString('en-CA', opt({})); // YYYY-MM-DD in the shop's zone
+  const sameDay = (a, b) => dayKey(a) === dayKey(b);
+  const yesterdayOf = (now) => new Date(now.getTime() - 864e5);
   function shortWhen(iso) {
     const d = new Date(iso);
     if (isNaN(d)) return '';
     const now = new Date();
     const mins = Math.round((now - d) / 60000);
-    if (mins < 1) return 'now';
-    if (mins < 60) return mins + ' min';
+    if (mins < 1) return t('now');
+    if (mins < 60) return t('min', { n: mins });
     if (sameDay(d, now)) return hm(d);
-    const y = new Date(now); y.setDate(now.getDate() - 1);
-    if (sameDay(d, y)) return 'yesterday';
-    return d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: d.getFullYear() === now.getFullYear() ? undefined : 'numeric' });
+    if (sameDay(d, yesterdayOf(now))) return t('yesterday');
+    const sameYear = d.toLocaleDateString('en-CA', opt({ year: 'numeric' })) === now.toLocaleDateString('en-CA', opt({ year: 'numeric' }));
+    return d.toLocaleDateString(loc(), opt({ day: 'numeric', month: 'short', year: sameYear ? undefined : 'numeric' }));
   }
   function dayLabel(d) {
     const now = new Date();
-    if (sameDay(d, now)) return 'Today';
-    const y = new Date(now); y.setDate(now.getDate() - 1);
-    if (sameDay(d, y)) return 'Yesterday';
-    return d.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric', month: 'long', year: 'numeric' });
+    if (sameDay(d, now)) return t('today');
+    if (sameDay(d, yesterdayOf(now))) return t('yesterdayCap');
+    return d.toLocaleDateString(loc(), opt({ weekday: 'short', day: 'numeric', month: 'long', year: 'numeric' }));
   }
   function started(iso) {
     const d = new Date(iso);
     const mins = Math.round((Date.now() - d) / 60000);
     if (isNaN(d)) return '';
-    if (mins < 1) return 'started just now';
-    if (mins < 60) return `started ${mins} min ago`;
-    if (sameDay(d, new Date())) return 'started today at ' + hm(d);
-    return 'started ' + d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' }) + ' at ' + hm(d);
+    if (mins < 1) return t('startedNow');
+    if (mins < 60) return t('startedMin', { n: mins });
+    if (sameDay(d, new Date())) return t('startedToday', { t: hm(d) });
+    return t('startedOn', { d: d.toLocaleDateString(loc(), opt({ day: 'numeric', month: 'short', year: 'numeric' })), t: hm(d) });
   }
-  const fullWhen = (iso) => { const d = new Date(iso); return isNaN(d) ? '' : d.toLocaleString(); };
-  const visitorName = (s) => (s.userName && s.userName.trim()) || 'Visitor ' + s.id.slice(0, 4);
+  const fullWhen = (iso) => { const d = new Date(iso); return isNaN(d) ? '' : d.toLocaleString(loc(), opt({})) + (tz ? ' (' + tz + ')' : ''); };
+  const visitorName = (s) => (s.userName && s.userName.trim()) || t('visitor', { id: s.id.slice(0, 4) });
   const managerName = (id) => { const m = managers.find((x) => x.id === id); return m ? m.displayName || m.id : id; };
   function initials(s) {
     const n = (s.userName || '').trim();
@@ -107,7 +173,7 @@
     return [...parts[0]][0].toUpperCase() + (parts[1] ? [...parts[1]][0].toUpperCase() : '');
   }
   function hue(id) { let x = 0; for (const c of id) x = (x * 31 + c.charCodeAt(0)) >>> 0; return 'c' + (x % 8); }
-  const statusPill = (st) => h('span', { class: 'pill ' + st }, st[0].toUpperCase() + st.slice(1));
+  const statusPill = (st) => h('span', { class: 'pill ' + st }, t(st));
 
   // ---- routing -------------------------------------------------------------------------
   function go(url, replace) {
@@ -129,10 +195,12 @@
     if (!token) { showLogin(); return; }
     if (!me) {
       try {
-        me = (await api('GET', '/api/chat/me')).manager;
+        const who = await api('GET', '/api/chat/me');
+        me = who.manager;
+        tz = who.shop && who.shop.timezone;
         managers = (await api('GET', '/api/chat/managers')).managers || [];
       } catch (e) {
-        if (e.status !== 401) showFatal('Cannot reach the server. ' + e.message, route);
+        if (e.status !== 401) showFatal(t('unreachableRetry', { m: e.message }), route);
         return;
       }
       if (mine !== routeSeq) return;
@@ -156,49 +224,50 @@
   }
   function showFatal(text, retry) {
     mount(h('section', { class: 'card empty' }, h('p', null, text),
-      h('button', { type: 'button', class: 'btn', onclick: retry }, 'Try again')));
+      h('button', { type: 'button', class: 'btn', onclick: retry }, t('tryAgain'))));
   }
 
   // ---- login ---------------------------------------------------------------------------
   function showLogin(message) {
     bar.hidden = true;
-    document.title = 'Sign in — shopchat';
+    document.title = t('signIn') + ' — shopchat';
     const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'current-password', spellcheck: 'false', required: true, 'aria-describedby': 'token-help token-err' });
     const err = h('p', { id: 'token-err', class: 'err', role: 'alert', hidden: !message }, message || '');
-    const btn = h('button', { type: 'submit', class: 'btn primary wide' }, 'Sign in');
+    const btn = h('button', { type: 'submit', class: 'btn primary wide' }, t('signIn'));
     const form = h('form', { class: 'login card', onsubmit: async (e) => {
       e.preventDefault();
-      const t = input.value.trim();
-      if (!t) { err.textContent = 'Paste your manager token.'; err.hidden = false; input.focus(); return; }
+      const tok = input.value.trim();
+      if (!tok) { err.textContent = t('pasteToken'); err.hidden = false; input.focus(); return; }
       btn.disabled = true;
       err.hidden = true;
       try {
-        me = (await api('GET', '/api/chat/me', undefined, t)).manager;
-        token = t;
-        write(TOKEN_KEY, t);
+        const who = await api('GET', '/api/chat/me', undefined, tok);
+        me = who.manager;
+        tz = who.shop && who.shop.timezone;
+        token = tok;
+        write(TOKEN_KEY, tok);
         managers = (await api('GET', '/api/chat/managers')).managers || [];
         route();
       } catch (ex) {
         me = null;
-        err.textContent = ex.status === 401 ? 'That token was not accepted. Check it and try again.' : 'Cannot reach the server: ' + ex.message;
+        err.textContent = ex.status === 401 ? t('tokenRefused') : t('unreachable', { m: ex.message });
         err.hidden = false;
         input.focus();
         input.select();
       } finally { btn.disabled = false; }
     } },
-    h('div', { class: 'login-brand' }, h('span', { class: 'logo big', 'aria-hidden': 'true' }), 'shopchat'),
-    h('h1', null, 'Sign in to the chats'),
-    h('label', { for: 'token' }, 'Manager token'),
+    h('div', { class: 'login-brand' }, h('span', { class: 'logo big', 'aria-hidden': 'true' }), 'shopchat', langPicker()),
+    h('h1', null, t('signInTitle')),
+    h('label', { for: 'token' }, t('token')),
     input,
-    h('p', { id: 'token-help', class: 'help' }, 'Create one with ', h('code', null, 'shopchat managers add NAME'),
-      '. The first start of the server also prints a token for “admin”. It is kept in this browser until you log out.'),
+    h('p', { id: 'token-help', class: 'help' }, t('tokenHelp1'), h('code', null, 'shopchat managers add NAME'), t('tokenHelp2')),
     err, btn);
     mount(form);
     input.focus();
   }
 
   // ---- list of chats -------------------------------------------------------------------
-  const TABS = [['active', 'Active'], ['closed', 'Closed'], ['archived', 'Archived'], ['all', 'All']];
+  const TABS = [['active', 'tabActive'], ['closed', 'tabClosed'], ['archived', 'tabArchived'], ['all', 'tabAll']];
 
   function listView() {
     const params = new URLSearchParams(location.search);
@@ -213,8 +282,8 @@
     let loadSeq = 0;
     const rows = new Map(); // id -> {li, sig}
 
-    const tabs = TABS.map(([id, label]) => h('button', { type: 'button', class: 'tab', 'data-status': id, 'aria-pressed': String(state.status === id), onclick: () => { state.status = id; state.page = 1; sync(); } }, label));
-    const search = h('input', { type: 'search', class: 'search', placeholder: 'Search by name or phone', 'aria-label': 'Search by name or phone', value: state.q });
+    const tabs = TABS.map(([id, label]) => h('button', { type: 'button', class: 'tab', 'data-status': id, 'aria-pressed': String(state.status === id), onclick: () => { state.status = id; state.page = 1; sync(); } }, t(label)));
+    const search = h('input', { type: 'search', class: 'search', placeholder: t('search'), 'aria-label': t('search'), value: state.q });
     let debounce = 0;
     search.addEventListener('input', () => { clearTimeout(debounce); debounce = setTimeout(() => { state.q = search.value.trim(); state.page = 1; sync(); }, 250); });
     // The count is of active chats awaiting a reply, whatever the tab; pressing it shows them.
@@ -224,14 +293,14 @@
       state.page = 1;
       sync();
     } });
-    const ul = h('ul', { class: 'sessions', 'aria-label': 'Chats' });
+    const ul = h('ul', { class: 'sessions', 'aria-label': t('chats') });
     const empty = h('div', { class: 'empty', hidden: true });
     const pager = h('div', { class: 'pager', hidden: true });
     const status = h('p', { class: 'sr', role: 'status', 'aria-live': 'polite' });
 
     mount(h('section', { class: 'list-view' },
-      h('div', { class: 'list-head' }, h('h1', null, 'Chats'), awaitingBtn),
-      h('div', { class: 'toolbar' }, h('div', { class: 'tabs', role: 'group', 'aria-label': 'Status' }, tabs), search),
+      h('div', { class: 'list-head' }, h('h1', null, t('chats')), awaitingBtn),
+      h('div', { class: 'toolbar' }, h('div', { class: 'tabs', role: 'group', 'aria-label': t('status') }, tabs), search),
       h('div', { class: 'card list-card' }, ul, empty),
       pager, status));
 
@@ -259,19 +328,19 @@
         const [list, aw] = await Promise.all([api('GET', '/api/chat/sessions?' + q), api('GET', '/api/chat/sessions?' + aq)]);
         if (stopped || mine !== loadSeq) return;
         render(list.sessions || [], list.total || 0, aw.total || 0);
-        if (userAction) status.textContent = (list.total || 0) + ' chats';
+        if (userAction) status.textContent = t('nChats', { n: list.total || 0 });
       } catch (e) {
         if (stopped || e.status === 401) return;
-        toast('Could not refresh the chats: ' + e.message, 'error');
+        toast(t('refreshFailed', { m: e.message }), 'error');
       }
       if (!stopped) timer = setTimeout(load, document.hidden ? LIST_REFRESH * 4 : LIST_REFRESH);
     }
 
     function render(sessions, total, awaitingTotal) {
-      awaitingBtn.replaceChildren(h('span', { class: 'dot', 'aria-hidden': 'true' }), `${awaitingTotal} awaiting reply`);
+      awaitingBtn.replaceChildren(h('span', { class: 'dot', 'aria-hidden': 'true' }), t('awaitingN', { n: awaitingTotal }));
       awaitingBtn.classList.toggle('zero', !awaitingTotal);
-      awaitingBtn.title = state.awaiting ? 'Show all chats' : 'Show only chats awaiting a reply';
-      document.title = (awaitingTotal ? `(${awaitingTotal}) ` : '') + 'Chats — shopchat';
+      awaitingBtn.title = state.awaiting ? t('showAll') : t('showAwaiting');
+      document.title = (awaitingTotal ? `(${awaitingTotal}) ` : '') + t('chats') + ' — shopchat';
 
       const seen = new Set();
       sessions.forEach((s, i) => {
@@ -292,30 +361,32 @@
       ul.hidden = !sessions.length;
       if (!sessions.length) {
         const filtered = state.q || state.awaiting || state.page > 1;
-        empty.replaceChildren(h('p', { class: 'empty-title' }, filtered ? 'No chats match.' : `No ${state.status === 'all' ? '' : state.status + ' '}chats yet.`),
-          h('p', null, filtered ? 'Try another search or filter.' : 'When a visitor writes from the widget, the chat appears here within a few seconds.'));
+        empty.replaceChildren(h('p', { class: 'empty-title' }, filtered ? t('noMatch') : state.status === 'all' ? t('noChatsYet') : t('noStatusChats', { s: t(state.status).toLowerCase() })),
+          h('p', null, filtered ? t('tryOther') : t('whenVisitor')));
       }
       const pages = Math.max(1, Math.ceil(total / PAGE));
       pager.hidden = total <= PAGE;
       if (!pager.hidden) {
         const from = (state.page - 1) * PAGE + 1;
         pager.replaceChildren(
-          h('button', { type: 'button', class: 'btn small', disabled: state.page <= 1, onclick: () => { state.page--; sync(); } }, '← Newer'),
-          h('span', null, `${from}–${Math.min(total, from + PAGE - 1)} of ${total}`),
-          h('button', { type: 'button', class: 'btn small', disabled: state.page >= pages, onclick: () => { state.page++; sync(); } }, 'Older →'));
+          h('button', { type: 'button', class: 'btn small', disabled: state.page <= 1, onclick: () => { state.page--; sync(); } }, t('newer')),
+          h('span', null, t('ofTotal', { a: from, b: Math.min(total, from + PAGE - 1), n: total })),
+          h('button', { type: 'button', class: 'btn small', disabled: state.page >= pages, onclick: () => { state.page++; sync(); } }, t('older')));
       }
     }
 
     function sessionRow(s) {
       const last = s.lastMessage;
       let preview;
-      if (!last) preview = h('span', { class: 'muted' }, 'No messages yet');
+      if (!last) preview = h('span', { class: 'muted' }, t('noMessages'));
       else {
-        const who = last.sender === 'manager' ? (last.managerId === me.id ? 'You' : managerName(last.managerId || '') || 'Manager') + ': ' : '';
+        const who = last.sender === 'manager' ? (last.managerId === me.id ? t('you') : managerName(last.managerId || '') || t('manager')) + ': ' : '';
         preview = [who ? h('span', { class: 'who-said' }, who) : null, last.messageText];
       }
       const name = visitorName(s);
-      return h('a', { href: '/chat/' + enc(s.id), 'data-nav': true, 'data-id': s.id, class: 'row' + (s.awaitingReply ? ' awaiting' : '') },
+      // Only an open chat waits for anyone: a closed one that ended with the visitor's message does not.
+      const waiting = s.awaitingReply && s.status === 'active';
+      return h('a', { href: '/chat/' + enc(s.id), 'data-nav': true, 'data-id': s.id, class: 'row' + (waiting ? ' awaiting' : '') },
         h('span', { class: 'avatar ' + hue(s.id), 'aria-hidden': 'true' }, initials(s)),
         h('span', { class: 'row-main' },
           h('span', { class: 'row-top' },
@@ -325,10 +396,10 @@
         h('span', { class: 'row-side' },
           h('time', { datetime: s.updatedAt, title: fullWhen(s.updatedAt) }, shortWhen(s.updatedAt)),
           h('span', { class: 'tags' },
-            s.awaitingReply ? h('span', { class: 'await-mark', title: 'The visitor is waiting for a reply' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), h('span', { class: 'await-text' }, 'Awaiting reply')) : null,
+            waiting ? h('span', { class: 'await-mark', title: t('waiting') }, h('span', { class: 'dot', 'aria-hidden': 'true' }), h('span', { class: 'await-text' }, t('awaiting'))) : null,
             s.status !== 'active' ? statusPill(s.status) : null,
-            s.managerId ? h('span', { class: 'assignee', title: 'Assigned to ' + managerName(s.managerId) }, managerName(s.managerId)) : null,
-            h('span', { class: 'count', title: s.messageCount + ' messages' }, String(s.messageCount)))));
+            s.managerId ? h('span', { class: 'assignee', title: t('assignedTo', { n: managerName(s.managerId) }) }, managerName(s.managerId)) : null,
+            h('span', { class: 'count', title: t('nMessages', { n: s.messageCount }) }, String(s.messageCount)))));
     }
 
     const onVis = () => { if (!document.hidden) load(); };
@@ -349,40 +420,43 @@
     let queue = Promise.resolve(); // sends and polls one at a time: a poll never races a send
     const run = (fn) => (queue = queue.then(fn).catch((e) => console.warn(e)));
 
-    const back = h('a', { href: '/chat', 'data-nav': true, class: 'back' }, '← All chats');
-    const title = h('h1', null, 'Loading…');
+    const back = h('a', { href: '/chat', 'data-nav': true, class: 'back' }, t('allChats'));
+    const title = h('h1', null, t('loading'));
     const sub = h('p', { class: 'sub' });
     const pill = h('span');
     const select = h('select', { id: 'assign' });
-    const closeBtn = h('button', { type: 'button', class: 'btn danger' }, 'Close chat');
-    const confirmBar = h('div', { class: 'confirm', role: 'alertdialog', 'aria-label': 'Close this chat?', hidden: true });
-    const offline = h('p', { class: 'offline', role: 'status', hidden: true }, 'Connection lost. Retrying…');
-    const log = h('ol', { class: 'transcript', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages' });
+    const closeBtn = h('button', { type: 'button', class: 'btn danger' }, t('closeChat'));
+    const reopenBtn = h('button', { type: 'button', class: 'btn', hidden: true, onclick: doReopen }, t('reopen'));
+    const confirmBar = h('div', { class: 'confirm', role: 'alertdialog', 'aria-label': t('closeQ'), hidden: true });
+    const offline = h('p', { class: 'offline', role: 'status', hidden: true }, t('lost'));
+    const log = h('ol', { class: 'transcript', role: 'log', 'aria-live': 'polite', 'aria-label': t('messages') });
     const scroller = h('div', { class: 'scroller' }, log);
-    const ta = h('textarea', { id: 'reply', rows: '2', maxlength: '4000', 'aria-label': 'Reply', placeholder: 'Write a reply…', 'aria-describedby': 'reply-hint' });
-    const sendBtn = h('button', { type: 'submit', class: 'btn primary' }, 'Send');
+    const ta = h('textarea', { id: 'reply', rows: '2', maxlength: '4000', 'aria-label': t('reply'), placeholder: t('writeReply'), 'aria-describedby': 'reply-hint' });
+    const sendBtn = h('button', { type: 'submit', class: 'btn primary' }, t('send'));
     const form = h('form', { class: 'reply', onsubmit: (e) => { e.preventDefault(); send(); } }, ta, sendBtn);
     const closedNote = h('p', { class: 'closed-note', hidden: true });
-    const hint = h('p', { id: 'reply-hint', class: 'hint' }, 'Enter sends · Shift+Enter adds a line');
+    const hint = h('p', { id: 'reply-hint', class: 'hint' }, t('hint'));
+    const others = h('section', { class: 'card others', hidden: true, 'aria-label': t('earlier') });
 
     mount(h('section', { class: 'chat-view' },
       h('div', { class: 'chat-head' },
         back,
         h('div', { class: 'chat-title' }, h('div', { class: 'title-row' }, title, pill), sub),
         h('div', { class: 'actions' },
-          h('label', { class: 'assign', for: 'assign' }, h('span', null, 'Assigned to'), select),
-          closeBtn)),
+          h('label', { class: 'assign', for: 'assign' }, h('span', null, t('assigned')), select),
+          closeBtn, reopenBtn)),
       confirmBar, offline,
-      h('div', { class: 'card chat-card' }, scroller, form, hint, closedNote)));
+      h('div', { class: 'card chat-card' }, scroller, form, hint, closedNote),
+      others));
 
     ta.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
     });
     closeBtn.addEventListener('click', () => {
       confirmBar.replaceChildren(
-        h('p', null, 'Close this chat? The visitor will see it as closed and can start a new one.'),
-        h('button', { type: 'button', class: 'btn danger', onclick: doClose }, 'Close chat'),
-        h('button', { type: 'button', class: 'btn ghost', onclick: () => { confirmBar.hidden = true; closeBtn.focus(); } }, 'Cancel'));
+        h('p', null, t('closeConfirm')),
+        h('button', { type: 'button', class: 'btn danger', onclick: doClose }, t('closeChat')),
+        h('button', { type: 'button', class: 'btn ghost', onclick: () => { confirmBar.hidden = true; closeBtn.focus(); } }, t('cancel')));
       confirmBar.hidden = false;
       confirmBar.querySelector('.btn.danger').focus();
     });
@@ -392,9 +466,9 @@
       try {
         const res = await api('POST', `/api/chat/sessions/${enc(id)}/assign`, { managerId });
         setSession(res.session);
-        toast(managerId ? 'Assigned to ' + managerName(managerId) : 'Unassigned');
+        toast(managerId ? t('assignedToast', { n: managerName(managerId) }) : t('unassignedToast'));
       } catch (e) {
-        if (e.status !== 401) toast('Could not assign: ' + e.message, 'error');
+        if (e.status !== 401) toast(t('assignFailed', { m: e.message }), 'error');
         if (session) fillSelect();
       } finally { select.disabled = false; }
     });
@@ -405,17 +479,31 @@
       try {
         const res = await api('POST', `/api/chat/sessions/${enc(id)}/close`, {});
         setSession(res.session);
-        toast('Chat closed');
+        toast(t('closedToast'));
       } catch (e) {
-        if (e.status !== 401) toast('Could not close the chat: ' + e.message, 'error');
+        if (e.status !== 401) toast(t('closeFailed', { m: e.message }), 'error');
       } finally { closeBtn.disabled = session && session.status !== 'active'; }
     }
 
+    async function doReopen() {
+      reopenBtn.disabled = true;
+      try {
+        const res = await api('POST', `/api/chat/sessions/${enc(id)}/reopen`, {});
+        setSession(res.session);
+        toast(t('reopenedToast'));
+        ta.focus();
+        schedule();
+      } catch (e) {
+        if (e.status !== 401) toast(t('reopenFailed', { m: e.message }), 'error');
+      } finally { reopenBtn.disabled = false; }
+    }
+
     function fillSelect() {
-      const opts = [h('option', { value: '' }, 'Unassigned')];
-      const ids = new Set(managers.map((m) => m.id));
-      for (const m of managers) opts.push(h('option', { value: m.id }, (m.displayName || m.id) + (m.id === me.id ? ' (you)' : '')));
-      if (session.managerId && !ids.has(session.managerId)) opts.push(h('option', { value: session.managerId }, session.managerId));
+      const opts = [h('option', { value: '' }, t('unassigned'))];
+      const working = managers.filter((m) => m.active !== false); // removed managers keep their names, not the chats
+      const ids = new Set(working.map((m) => m.id));
+      for (const m of working) opts.push(h('option', { value: m.id }, (m.displayName || m.id) + (m.id === me.id ? t('youMark') : '')));
+      if (session.managerId && !ids.has(session.managerId)) opts.push(h('option', { value: session.managerId }, managerName(session.managerId)));
       select.replaceChildren(...opts);
       select.value = session.managerId || '';
     }
@@ -427,17 +515,19 @@
       document.title = name + ' — shopchat';
       const bits = [];
       if (s.userPhone) bits.push(h('a', { href: 'tel:' + s.userPhone.replace(/[^0-9+]/g, ''), class: 'tel' }, s.userPhone));
-      else bits.push(h('span', { class: 'muted' }, 'No phone given'));
+      else bits.push(h('span', { class: 'muted' }, t('noPhone')));
+      if (s.userEmail) bits.push(' · ', h('a', { href: 'mailto:' + s.userEmail, class: 'tel' }, s.userEmail));
       bits.push(' · ', h('span', { title: fullWhen(s.createdAt) }, started(s.createdAt)));
       sub.replaceChildren(...bits);
       pill.replaceChildren(statusPill(s.status));
       fillSelect();
       const active = s.status === 'active';
       closeBtn.hidden = !active;
+      reopenBtn.hidden = active;
       form.hidden = !active;
       hint.hidden = !active;
       closedNote.hidden = active;
-      closedNote.textContent = s.status === 'archived' ? 'This chat is archived.' : 'This chat is closed. The visitor can start a new one from the widget.';
+      closedNote.textContent = s.status === 'archived' ? t('archivedNote') : t('closedNote');
       if (!active) {
         confirmBar.hidden = true;
         for (const p of pending.values()) if (p.state !== 'sending') p.li.remove();
@@ -453,10 +543,11 @@
     }
     function setMeta(li, m) {
       li.dataset.seq = m.seq;
-      li.dataset.day = new Date(m.createdAt).toDateString();
+      li.dataset.day = dayKey(new Date(m.createdAt));
+      li.dataset.at = m.createdAt;
       li.classList.remove('pending', 'failed');
       const who = m.sender === 'user' ? visitorName(session || { id, userName: null })
-        : m.managerId === me.id ? 'You' : managerName(m.managerId || 'manager');
+        : m.auto ? t('auto') : m.managerId === me.id ? t('you') : managerName(m.managerId || t('manager'));
       li.querySelector('.meta').replaceChildren(h('span', { class: 'author' }, who), ' · ',
         h('time', { datetime: m.createdAt, title: fullWhen(m.createdAt) }, hm(new Date(m.createdAt))));
     }
@@ -474,7 +565,7 @@
       log.insertBefore(li, ref);
       const before = li.previousElementSibling;
       const beforeDay = before && (before.classList.contains('day') ? before.dataset.day : before.dataset.day);
-      if (day && beforeDay !== day) log.insertBefore(h('li', { class: 'day', 'data-day': day }, h('span', null, dayLabel(new Date(day)))), li);
+      if (day && beforeDay !== day) log.insertBefore(h('li', { class: 'day', 'data-day': day }, h('span', null, dayLabel(new Date(li.dataset.at)))), li);
     }
     function addServer(m) {
       if (typeof m.seq !== 'number' || bySeq.has(m.seq)) return;
@@ -498,14 +589,14 @@
       p.li.classList.toggle('pending', state === 'sending');
       p.li.classList.toggle('failed', state === 'failed');
       const meta = p.li.querySelector('.meta');
-      if (state === 'sending') meta.replaceChildren('Sending…');
-      else meta.replaceChildren(h('span', { role: 'alert' }, note || 'Not sent'), ' · ',
-        h('button', { type: 'button', class: 'link', onclick: () => deliver(p.cid) }, 'Retry'));
+      if (state === 'sending') meta.replaceChildren(t('sending'));
+      else meta.replaceChildren(h('span', { role: 'alert' }, note || t('notSent')), ' · ',
+        h('button', { type: 'button', class: 'link', onclick: () => deliver(p.cid) }, t('retry')));
     }
     function send() {
       const text = ta.value.trim();
       if (!text || !session || session.status !== 'active') return;
-      if ([...text].length > 4000) { toast('A message can be at most 4000 characters.', 'error'); return; }
+      if ([...text].length > 4000) { toast(t('tooLong'), 'error'); return; }
       ta.value = '';
       const cid = rid();
       const li = msgEl('manager', text);
@@ -531,16 +622,29 @@
           bySeq.set(m.seq, p.li);
           place(p.li, m.seq);
           scrollDown();
+          // The first answer assigns an unassigned chat (the server did): show it now.
+          if (session && !session.managerId) await refresh();
         } catch (e) {
           if (e.status === 409) {
-            setPending(p, 'failed', 'Not sent: the chat is closed');
+            setPending(p, 'failed', t('notSentClosed'));
             p.li.querySelector('.link').remove();
             refresh();
             return;
           }
-          setPending(p, 'failed', e.status === 429 ? 'Too many messages, wait a moment' : e.status ? 'Not sent: ' + e.message : 'Not sent: no connection');
+          setPending(p, 'failed', e.status === 429 ? t('tooMany') : e.status ? t('notSentWhy', { m: e.message }) : t('notSentOffline'));
         }
       });
+    }
+
+    // The visitor's other chats (same browser), newest first.
+    function showOthers(list) {
+      others.hidden = !list.length;
+      if (!list.length) return;
+      others.replaceChildren(h('h2', null, t('earlier')), h('ul', null, list.map((c) => h('li', null,
+        h('a', { href: '/chat/' + enc(c.id), 'data-nav': true, class: 'other' },
+          h('span', { class: 'other-when', title: fullWhen(c.createdAt) }, shortWhen(c.createdAt)),
+          h('span', { class: 'other-text' }, c.lastMessage ? c.lastMessage.messageText : t('noMessages')),
+          statusPill(c.status))))));
     }
 
     async function refresh() {
@@ -583,21 +687,41 @@
         if (stopped) return;
         setSession(res.session);
         (res.messages || []).forEach(addServer);
+        showOthers(res.visitorChats || []);
         scrollDown();
         if (res.session.status === 'active') ta.focus();
         schedule();
       } catch (e) {
         if (stopped || e.status === 401) return;
         if (e.status === 404) {
-          document.title = 'Chat not found — shopchat';
-          mount(h('section', { class: 'card empty' }, h('h1', null, 'Chat not found'),
-            h('p', null, 'It may have been removed, or the link is wrong.'), h('a', { href: '/chat', 'data-nav': true, class: 'btn' }, '← All chats')));
-        } else showFatal('Could not load this chat: ' + e.message, route);
+          document.title = t('notFound') + ' — shopchat';
+          mount(h('section', { class: 'card empty' }, h('h1', null, t('notFound')),
+            h('p', null, t('notFoundWhy')), h('a', { href: '/chat', 'data-nav': true, class: 'btn' }, t('allChats'))));
+        } else showFatal(t('loadFailed', { m: e.message }), route);
       }
     })();
 
     return { stop() { stopped = true; clearTimeout(timer); document.removeEventListener('visibilitychange', onVis); } };
   }
 
+  // A language picker for the sign-in card (the top bar has its own).
+  function langPicker() {
+    const sel = h('select', { class: 'lang', 'aria-label': t('language') },
+      h('option', { value: 'en' }, 'English'), h('option', { value: 'uk' }, 'Українська'));
+    sel.value = lang;
+    sel.addEventListener('change', () => { lang = pick(sel.value); write(LANG_KEY, lang); applyLang(); route(); });
+    return sel;
+  }
+
+  // The language switch: the choice is kept in this browser.
+  function applyLang() {
+    document.documentElement.lang = lang;
+    document.getElementById('logout').textContent = t('logOut');
+    if (langSel) { langSel.value = lang; langSel.setAttribute('aria-label', t('language')); }
+  }
+  if (langSel) {
+    langSel.addEventListener('change', () => { lang = pick(langSel.value); write(LANG_KEY, lang); applyLang(); route(); });
+  }
+  applyLang();
   route();
 })();

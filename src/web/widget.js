@@ -1,5 +1,5 @@
 /*! shopchat widget. <script src="https://chat.shop.example/widget.js" data-api-key="KEY" defer></script>
- * Options (data-*): title, subtitle, greeting, accent, position (right|left), lang (uk|en), api-base.
+ * Options (data-*): title, subtitle, greeting, accent, position (right|left), lang (uk|en|ru|pl), api-base, text-KEY.
  * Lives in a Shadow DOM root; text from the network is only ever set as text, never parsed as HTML. */
 (() => {
 'use strict';
@@ -12,17 +12,22 @@ const KEY = ds.apiKey;
 const API = (ds.apiBase || script.src.replace(/\/widget\.js([?#].*)?$/, '')).replace(/\/+$/, '');
 if (!KEY) { console.warn('shopchat: the widget script needs data-api-key'); return; }
 
+// Every text, per language; a shop overrides any of them with data-text-KEY
+// (data-text-new-chat="..." for newChat). {n}, {s}, {time}, {day} are filled in.
 const TEXT = {
   en: {
-    title: 'Chat with us', sub: 'We usually reply within minutes',
+    title: 'Chat with us', sub: 'We usually reply within minutes', online: 'Online',
     greeting: 'Hi! Ask us anything about products, delivery or your order.',
-    open: 'Open chat', close: 'Close chat', unread: (n) => `${n} unread`,
-    intro: 'Leave your name and phone so we can call you back.',
-    name: 'Your name', phone: 'Phone', optional: 'optional', start: 'Start chat',
+    awayFrom: 'We answer from {time}', awayTomorrow: 'We answer tomorrow from {time}', awayOn: 'We answer on {day} from {time}',
+    open: 'Open chat', close: 'Close chat', unread: '{n} unread',
+    askContact: 'Leave your name and phone so we can call you back.', askFirst: 'Your name and phone, so we can call you back:',
+    name: 'Your name', phone: 'Phone', optional: 'optional', save: 'Save', later: 'Not now', saved: 'Thank you! We have your details.',
+    askEmail: 'Nobody can answer right now. Leave your email (or phone) and we will reply there.', emailOrPhone: 'Email or phone',
+    emailBad: 'Enter an email like name@example.com, or a phone number.',
     message: 'Message', placeholder: 'Write a message…', send: 'Send', messages: 'Messages',
     you: 'You', shop: 'Shop', sending: 'Sending…', failed: 'Not sent', retry: 'Retry',
     closed: 'This chat has been closed.', newChat: 'Start a new chat',
-    rate: (s) => `Too many requests. Please wait ${s} s and try again.`,
+    rate: 'Too many requests. Please wait {s} s and try again.',
     offline: 'Connection problem. Trying again…', gone: 'Your previous chat is no longer available. You can start a new one.',
     nameLong: 'Name must be at most 100 characters.',
     phoneBad: 'Phone may contain only digits, spaces and + ( ) -, at most 32 characters.',
@@ -30,37 +35,90 @@ const TEXT = {
     unavailable: 'The chat is unavailable right now. Please try again later.',
   },
   uk: {
-    title: 'Напишіть нам', sub: 'Зазвичай відповідаємо за кілька хвилин',
+    title: 'Напишіть нам', sub: 'Зазвичай відповідаємо за кілька хвилин', online: 'Онлайн',
     greeting: 'Вітаємо! Запитайте про товари, доставку чи ваше замовлення.',
-    open: 'Відкрити чат', close: 'Закрити чат', unread: (n) => `Непрочитані: ${n}`,
-    intro: 'Залиште ім’я та телефон, щоб ми могли вам передзвонити.',
-    name: 'Ваше ім’я', phone: 'Телефон', optional: 'необов’язково', start: 'Почати чат',
+    awayFrom: 'Відповімо з {time}', awayTomorrow: 'Відповімо завтра з {time}', awayOn: 'Відповімо {day} з {time}',
+    open: 'Відкрити чат', close: 'Закрити чат', unread: 'Непрочитані: {n}',
+    askContact: 'Залиште ім’я та телефон, щоб ми могли вам передзвонити.', askFirst: 'Ваше ім’я та телефон, щоб ми могли передзвонити:',
+    name: 'Ваше ім’я', phone: 'Телефон', optional: 'необов’язково', save: 'Зберегти', later: 'Не зараз', saved: 'Дякуємо! Ми зберегли ваші дані.',
+    askEmail: 'Зараз ніхто не може відповісти. Залиште email (або телефон), і ми відповімо туди.', emailOrPhone: 'Email або телефон',
+    emailBad: 'Введіть email на зразок name@example.com або номер телефону.',
     message: 'Повідомлення', placeholder: 'Напишіть повідомлення…', send: 'Надіслати', messages: 'Повідомлення',
     you: 'Ви', shop: 'Магазин', sending: 'Надсилання…', failed: 'Не надіслано', retry: 'Повторити',
     closed: 'Цей чат закрито.', newChat: 'Почати новий чат',
-    rate: (s) => `Забагато запитів. Зачекайте ${s} с і спробуйте знову.`,
+    rate: 'Забагато запитів. Зачекайте {s} с і спробуйте знову.',
     offline: 'Проблема зі з’єднанням. Пробуємо ще раз…', gone: 'Попередній чат більше недоступний. Можна почати новий.',
     nameLong: 'Ім’я — не більше 100 символів.',
     phoneBad: 'Телефон: лише цифри, пробіли та + ( ) -, не більше 32 символів.',
     tooLong: 'Повідомлення задовге (не більше 4000 символів).',
     unavailable: 'Чат зараз недоступний. Спробуйте пізніше.',
   },
+  ru: {
+    title: 'Напишите нам', sub: 'Обычно отвечаем за несколько минут', online: 'Онлайн',
+    greeting: 'Здравствуйте! Спросите о товарах, доставке или вашем заказе.',
+    awayFrom: 'Ответим с {time}', awayTomorrow: 'Ответим завтра с {time}', awayOn: 'Ответим в {day} с {time}',
+    open: 'Открыть чат', close: 'Закрыть чат', unread: 'Непрочитанные: {n}',
+    askContact: 'Оставьте имя и телефон, чтобы мы могли перезвонить.', askFirst: 'Ваше имя и телефон, чтобы мы могли перезвонить:',
+    name: 'Ваше имя', phone: 'Телефон', optional: 'необязательно', save: 'Сохранить', later: 'Не сейчас', saved: 'Спасибо! Мы сохранили ваши данные.',
+    askEmail: 'Сейчас никто не может ответить. Оставьте email (или телефон), и мы ответим туда.', emailOrPhone: 'Email или телефон',
+    emailBad: 'Введите email вида name@example.com или номер телефона.',
+    message: 'Сообщение', placeholder: 'Напишите сообщение…', send: 'Отправить', messages: 'Сообщения',
+    you: 'Вы', shop: 'Магазин', sending: 'Отправка…', failed: 'Не отправлено', retry: 'Повторить',
+    closed: 'Этот чат закрыт.', newChat: 'Начать новый чат',
+    rate: 'Слишком много запросов. Подождите {s} с и попробуйте снова.',
+    offline: 'Проблема с соединением. Пробуем ещё раз…', gone: 'Предыдущий чат больше недоступен. Можно начать новый.',
+    nameLong: 'Имя — не больше 100 символов.',
+    phoneBad: 'Телефон: только цифры, пробелы и + ( ) -, не больше 32 символов.',
+    tooLong: 'Сообщение слишком длинное (не больше 4000 символов).',
+    unavailable: 'Чат сейчас недоступен. Попробуйте позже.',
+  },
+  pl: {
+    title: 'Napisz do nas', sub: 'Zwykle odpowiadamy w kilka minut', online: 'Online',
+    greeting: 'Dzień dobry! Zapytaj o produkty, dostawę lub zamówienie.',
+    awayFrom: 'Odpowiemy od {time}', awayTomorrow: 'Odpowiemy jutro od {time}', awayOn: 'Odpowiemy w {day} od {time}',
+    open: 'Otwórz czat', close: 'Zamknij czat', unread: 'Nieprzeczytane: {n}',
+    askContact: 'Zostaw imię i telefon, żebyśmy mogli oddzwonić.', askFirst: 'Twoje imię i telefon, żebyśmy mogli oddzwonić:',
+    name: 'Twoje imię', phone: 'Telefon', optional: 'opcjonalnie', save: 'Zapisz', later: 'Nie teraz', saved: 'Dziękujemy! Zapisaliśmy Twoje dane.',
+    askEmail: 'Nikt nie może teraz odpowiedzieć. Zostaw e-mail (lub telefon), a odpowiemy tam.', emailOrPhone: 'E-mail lub telefon',
+    emailBad: 'Wpisz e-mail w rodzaju name@example.com albo numer telefonu.',
+    message: 'Wiadomość', placeholder: 'Napisz wiadomość…', send: 'Wyślij', messages: 'Wiadomości',
+    you: 'Ty', shop: 'Sklep', sending: 'Wysyłanie…', failed: 'Nie wysłano', retry: 'Ponów',
+    closed: 'Ten czat został zamknięty.', newChat: 'Rozpocznij nowy czat',
+    rate: 'Zbyt wiele żądań. Poczekaj {s} s i spróbuj ponownie.',
+    offline: 'Problem z połączeniem. Próbujemy ponownie…', gone: 'Poprzedni czat nie jest już dostępny. Możesz zacząć nowy.',
+    nameLong: 'Imię może mieć najwyżej 100 znaków.',
+    phoneBad: 'Telefon: tylko cyfry, spacje i + ( ) -, najwyżej 32 znaki.',
+    tooLong: 'Wiadomość jest za długa (najwyżej 4000 znaków).',
+    unavailable: 'Czat jest teraz niedostępny. Spróbuj później.',
+  },
 };
 const lang2 = (v) => (v || '').slice(0, 2).toLowerCase();
 const LANG = TEXT[lang2(ds.lang)] ? lang2(ds.lang) : (navigator.languages || [navigator.language]).map(lang2).find((l) => TEXT[l]) || 'en';
-const T = TEXT[LANG];
+const T = { ...TEXT[LANG] };
+for (const k of Object.keys(T)) { const o = ds['text' + k[0].toUpperCase() + k.slice(1)]; if (o != null) T[k] = o; }
+const t = (k, v = {}) => T[k].replace(/\{(\w+)\}/g, (m, x) => (x in v ? v[x] : m));
 const TITLE = ds.title || T.title;
 const SUB = ds.subtitle ?? T.sub;
 const GREETING = ds.greeting ?? T.greeting;
 const FAST = 2500, SLOW = 20000, HIDDEN = 30000; // poll pace: open, closed, tab hidden
 const len = (s) => [...s].length;
 
-// Stored per chat server: {sessionId, userSessionId, readSeq}; the panel's open state per tab.
+// Stored per chat server: {sessionId, userSessionId, readSeq, seenSeq, asked, contact}; userSessionId
+// is the visitor: kept across chats, so the shop sees one visitor. The panel's open state per tab.
 const SKEY = 'shopchat:' + API;
 const tryDo = (f, d) => { try { return f(); } catch (e) { return d; } }; // storage may be blocked
 let st = tryDo(() => JSON.parse(localStorage.getItem(SKEY)), null) || {};
+if (st.sessionId && !('asked' in st)) st.asked = true; // a chat begun before name/phone came after the first message
 const save = () => tryDo(() => localStorage.setItem(SKEY, JSON.stringify(st)));
 const rid = () => [...crypto.getRandomValues(new Uint8Array(16))].map((x) => x.toString(16).padStart(2, '0')).join('');
+{ // a link from a follow-up email: #shopchat=<sessionId>.<userSessionId> opens that chat here
+  const m = /[#&]shopchat=([0-9a-f-]{36})\.([A-Za-z0-9_-]{16,128})/.exec(location.hash);
+  if (m) {
+    if (st.sessionId !== m[1]) st = { sessionId: m[1], userSessionId: m[2], readSeq: 0, asked: true };
+    save();
+    tryDo(() => { sessionStorage.setItem(SKEY, '1'); history.replaceState(history.state, '', location.href.replace(/#.*$/, '')); });
+  }
+}
 
 // ---- DOM, text only
 function h(tag, attrs, ...kids) {
@@ -131,6 +189,12 @@ const STYLES = `
 .retry{color:#0b5cad;text-decoration:underline;cursor:pointer}
 .retry:disabled{color:#8c959f;cursor:default}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.ask{padding:12px 14px;background:#fff;border-top:1px solid #e4e7eb;display:flex;flex-direction:column;gap:8px}
+.ask p{font-size:13px;color:#57606a}
+.ask .row{display:flex;gap:8px}
+.ask .row .primary,.ask .row .later{flex:1;padding:8px 10px;font-size:14px}
+.later{border:1px solid #c9ced6;border-radius:10px;text-align:center;cursor:pointer}
+.ask input{padding:8px 10px}
 .closed{padding:14px 16px;background:#fff;border-top:1px solid #e4e7eb;display:flex;flex-direction:column;gap:10px;text-align:center;color:#57606a}
 .composer{display:flex;gap:8px;align-items:flex-end;padding:10px 10px 10px 12px;background:#fff;border-top:1px solid #e4e7eb}
 .composer textarea{resize:none;height:42px;max-height:132px;overflow-y:auto;border-radius:21px;padding:10px 14px}
@@ -160,18 +224,24 @@ launcher.setAttribute('aria-expanded', 'false');
 launcher.setAttribute('aria-controls', 'sc-panel');
 const notice = h('div', { class: 'notice', role: 'status', hidden: true });
 
-const field = (id, label, attrs) => {
+const field = (id, label, attrs, opt = true) => {
   const input = h('input', { id, 'aria-describedby': id + '-err', ...attrs });
   const err = h('span', { id: id + '-err', class: 'err', hidden: true });
-  return [input, err, h('label', { class: 'field', for: id }, h('span', null, label, ' ', h('span', { class: 'opt' }, `(${T.optional})`)), input, err)];
+  return [input, err, h('label', { class: 'field', for: id }, h('span', null, label, opt ? ' ' : null, opt ? h('span', { class: 'opt' }, `(${T.optional})`) : null), input, err)];
 };
 const [nameIn, nameErr, nameLabel] = field('sc-name', T.name, { autocomplete: 'name', maxlength: 100 });
 const [phoneIn, phoneErr, phoneLabel] = field('sc-phone', T.phone, { type: 'tel', autocomplete: 'tel', inputmode: 'tel', maxlength: 32 });
-const startBtn = h('button', { type: 'submit', class: 'primary' }, T.start);
 const greet = () => (GREETING ? h('p', { class: 'greet' }, GREETING) : null);
-const formBox = h('div', { class: 'body' },
-  h('form', { class: 'form', novalidate: true, onsubmit: startChat }, greet(), h('p', { class: 'intro' }, T.intro), nameLabel, phoneLabel, startBtn));
-
+// Name and phone: offered after the first message (or before it, when the shop wants them first).
+const askText = h('p', null, T.askContact);
+const laterBtn = h('button', { type: 'button', class: 'later', onclick: () => { st.asked = true; save(); showAsk(); } }, T.later);
+const saveBtn = h('button', { type: 'submit', class: 'primary' }, T.save);
+const askRow = h('div', { class: 'row' }, saveBtn, laterBtn);
+const askBox = h('form', { class: 'ask', novalidate: true, hidden: true, onsubmit: saveContact }, askText, nameLabel, phoneLabel, askRow);
+// Nobody can answer: an email (or a phone) to answer to.
+const [emailIn, emailErr, emailLabel] = field('sc-email', T.emailOrPhone, { type: 'text', autocomplete: 'email', inputmode: 'email', maxlength: 254 }, false);
+const awayBox = h('form', { class: 'ask away', novalidate: true, hidden: true, onsubmit: saveEmail },
+  h('p', null, T.askEmail), emailLabel, h('button', { type: 'submit', class: 'primary' }, T.save));
 const list = h('ol', { class: 'list', role: 'log', 'aria-live': 'polite', 'aria-label': T.messages });
 const scroller = h('div', { class: 'scroll' }, greet(), list);
 const newBtn = h('button', { type: 'button', class: 'primary', onclick: newChat }, T.newChat);
@@ -179,11 +249,13 @@ const closedBox = h('div', { class: 'closed', role: 'status', hidden: true }, h(
 const ta = h('textarea', { rows: 1, maxlength: 4000, 'aria-label': T.message, placeholder: T.placeholder });
 const composer = h('form', { class: 'composer', onsubmit: (e) => { e.preventDefault(); send(); } }, ta,
   h('button', { type: 'submit', class: 'send', 'aria-label': T.send, title: T.send }, icon('M3 20.5 21 12 3 3.5v6.6L15 12 3 13.9z', 20)));
-const chat = h('div', { class: 'body', hidden: true }, scroller, closedBox, composer);
+const chat = h('div', { class: 'body' }, scroller, askBox, awayBox, closedBox, composer);
+const subEl = h('p', { class: 'sub' }, SUB || '');
+subEl.hidden = !SUB;
 const panel = h('section', { id: 'sc-panel', class: 'panel', role: 'dialog', 'aria-label': TITLE, hidden: true },
-  h('div', { class: 'head' }, h('div', null, h('h2', { class: 'title' }, TITLE), SUB ? h('p', { class: 'sub' }, SUB) : null),
+  h('div', { class: 'head' }, h('div', null, h('h2', { class: 'title' }, TITLE), subEl),
     btn('x', T.close, () => toggle(false), icon('M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12 19 17.6 17.6 19 12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z', 22))),
-  notice, formBox, chat);
+  notice, chat);
 const wrap = h('div', { class: ds.position === 'left' ? 'sc left' : 'sc', lang: LANG }, panel, launcher);
 root.append(wrap);
 
@@ -254,7 +326,8 @@ function toggle(want = !isOpen, quiet) {
   if (want) {
     markRead();
     scrollDown(true);
-    const target = !st.sessionId ? nameIn : status === 'active' ? ta : newBtn;
+    const target = status === 'active' ? ta : newBtn;
+    loadShop();
     if (!quiet) setTimeout(() => target.focus());
   } else if (!quiet) launcher.focus();
   schedule(want ? 0 : null);
@@ -264,47 +337,132 @@ function markRead() {
   const max = Math.max(st.readSeq || 0, ...bySeq.keys());
   if (st.sessionId && max !== st.readSeq) { st.readSeq = max; save(); }
   setUnread(0);
+  // Tell the shop what the visitor has seen (an unseen answer goes by email).
+  if (st.sessionId && max > (st.seenSeq || 0)) {
+    st.seenSeq = max;
+    save();
+    api('POST', `/api/public/chat/sessions/${enc(st.sessionId)}/seen`, { seq: max }).catch(() => { st.seenSeq = 0; });
+  }
 }
 function setUnread(n) {
   unread = n;
   badge.textContent = n > 9 ? '9+' : n;
   badge.hidden = !n;
-  launcher.setAttribute('aria-label', n ? `${T.open} (${T.unread(n)})` : T.open);
+  launcher.setAttribute('aria-label', n ? `${T.open} (${t('unread', { n })})` : T.open);
 }
 
-function showChat(yes) {
-  formBox.hidden = yes;
-  chat.hidden = !yes;
+function showChat() {
   closedBox.hidden = status === 'active';
   composer.hidden = status !== 'active';
+  showAsk();
 }
 function setStatus(s) {
   if (!s || s === status) return;
   status = s;
-  showChat(true);
+  showChat();
   if (s === 'active') return;
   clearTimeout(timer);
   if (root.activeElement === ta) newBtn.focus();
   scrollDown(true);
 }
 
-// Forget the stored chat and show the pre-chat form again.
-function reset(msg) {
+// Forget the stored chat: the next message starts a new one. The visitor stays the same
+// (userSessionId and the details they gave), unless the server no longer knows them.
+function reset(msg, forget) {
   clearTimeout(timer);
-  st = {};
+  st = forget ? {} : { userSessionId: st.userSessionId, contact: st.contact };
   save();
   status = 'active';
   cursor = 0;
+  away = false;
   bySeq.clear();
   pending.clear();
   list.replaceChildren();
   setUnread(0);
-  showChat(false);
+  showChat();
   say(msg);
 }
 function newChat() {
   reset();
-  if (isOpen) nameIn.focus();
+  if (isOpen) ta.focus();
+}
+
+// ---- the shop: open now, or when it answers
+let shop = null, shopAt = 0, away = false;
+async function loadShop() {
+  if (Date.now() - shopAt < 300000) return;
+  shopAt = Date.now();
+  try { shop = await api('GET', '/api/public/chat/status'); } catch (e) { shopAt = 0; return; }
+  showSub();
+  showAsk();
+}
+function showSub() {
+  let text = SUB;
+  if (shop && shop.open && shop.hours) text = SUB ? `${T.online} · ${SUB}` : T.online;
+  if (shop && !shop.open && shop.opensAt) {
+    const at = new Date(shop.opensAt);
+    const o = { timeZone: shop.timezone };
+    const day = (d) => tryDo(() => d.toLocaleDateString('en-CA', o), '');
+    const time = tryDo(() => at.toLocaleTimeString(LANG, { ...o, hour: 'numeric', minute: '2-digit' }), '');
+    const now = new Date();
+    text = day(at) === day(now) ? t('awayFrom', { time })
+      : day(at) === day(new Date(+now + 864e5)) ? t('awayTomorrow', { time })
+        : t('awayOn', { time, day: tryDo(() => at.toLocaleDateString(LANG, { ...o, weekday: 'long' }), '') });
+  }
+  subEl.textContent = text || '';
+  subEl.hidden = !text;
+}
+const contact = () => st.contact || {};
+function showAsk() {
+  const active = status === 'active';
+  const first = !st.sessionId && !!(shop && shop.contactFirst);
+  // Nobody can answer now: where to answer comes first (email or phone), name and phone after.
+  const awayNow = !!st.sessionId && (away || !!(shop && !shop.open)) && !(contact().email || st.emailGiven);
+  askBox.hidden = !active || awayNow || !(first || (st.sessionId && !st.asked));
+  askText.textContent = first ? T.askFirst : T.askContact;
+  askRow.hidden = first; // before the first message, the details go with it
+  if (!askBox.hidden && !nameIn.value && !phoneIn.value) {
+    nameIn.value = contact().name || '';
+    phoneIn.value = contact().phone || '';
+  }
+  awayBox.hidden = !active || !awayNow;
+}
+function remember(s) { // what the server knows of the visitor, for the next chat too
+  st.contact = { name: s.userName || '', phone: s.userPhone || '', email: s.userEmail || '' };
+  save();
+}
+function checkContact() {
+  const name = nameIn.value.trim(), phone = phoneIn.value.trim();
+  const badName = fieldError(nameIn, nameErr, len(name) > 100 ? T.nameLong : '');
+  const badPhone = fieldError(phoneIn, phoneErr, len(phone) > 32 || !/^[0-9 +()-]*$/.test(phone) ? T.phoneBad : '');
+  if (badName || badPhone) { (badName ? nameIn : phoneIn).focus(); return null; }
+  return { userName: name || undefined, userPhone: phone || undefined };
+}
+function saveContact(e) {
+  e.preventDefault();
+  const c = checkContact();
+  if (!c || !st.sessionId) return;
+  postContact(c, () => { st.asked = true; showAsk(); say(T.saved, 4000); ta.focus(); });
+}
+function saveEmail(e) {
+  e.preventDefault();
+  const v = emailIn.value.trim();
+  const isEmail = /^[^\s@<>,;"]+@[^\s@<>,;"]+\.[^\s@<>,;"]+$/.test(v);
+  const isPhone = /^[0-9 +()-]{5,32}$/.test(v);
+  if (fieldError(emailIn, emailErr, isEmail || isPhone ? '' : T.emailBad)) return emailIn.focus();
+  postContact(isEmail ? { userEmail: v } : { userPhone: v }, () => { st.emailGiven = true; showAsk(); say(T.saved, 4000); });
+}
+function postContact(body, done) {
+  const sid = st.sessionId;
+  run(async () => {
+    try {
+      remember((await api('POST', `/api/public/chat/sessions/${enc(sid)}/contact`, body)).session);
+      done();
+    } catch (err) {
+      if (err.status === 429) say(t('rate', { s: err.wait }), err.wait * 1000);
+      else say(err.status === 400 ? err.message : T.unavailable, 8000);
+    }
+  });
 }
 
 // ---- messages
@@ -362,11 +520,13 @@ function setState(p, state, wait) {
 
 function send() {
   const text = ta.value.trim();
-  if (!text || status !== 'active' || !st.sessionId) return;
+  if (!text || status !== 'active') return;
   if (len(text) > 4000) return say(T.tooLong, 6000);
+  const first = !st.sessionId && !pending.size && shop && shop.contactFirst ? checkContact() : {};
+  if (!first) return;
   ta.value = '';
   autosize();
-  const p = { cid: rid(), li: msgEl('user', text), text };
+  const p = { cid: rid(), li: msgEl('user', text), text, first };
   pending.set(p.cid, p);
   list.append(p.li);
   scrollDown(true);
@@ -380,21 +540,34 @@ function deliver(cid) {
   run(async () => {
     if (!pending.has(cid)) return;
     const wait = Math.ceil((sendPause - Date.now()) / 1000);
-    if (wait > 0) { setState(p, 'failed', wait); return say(T.rate(wait), wait * 1000); }
+    if (wait > 0) { setState(p, 'failed', wait); return say(t('rate', { s: wait }), wait * 1000); }
     const sid = st.sessionId;
     try {
-      const m = (await api('POST', `/api/public/chat/sessions/${enc(sid)}/messages`, { messageText: p.text, clientMessageId: cid })).message;
+      let m;
+      if (sid) m = (await api('POST', `/api/public/chat/sessions/${enc(sid)}/messages`, { messageText: p.text, clientMessageId: cid })).message;
+      else { // the first message opens the chat; nothing exists before it
+        if (!st.userSessionId) { st.userSessionId = rid(); save(); } // a retry then finds the same chat
+        const r = await api('POST', '/api/public/chat/sessions', { userSessionId: st.userSessionId, messageText: p.text, clientMessageId: cid, ...p.first });
+        st = { ...st, sessionId: r.session.id, userSessionId: r.session.userSessionId, readSeq: 0, seenSeq: 0, asked: !!p.first.userName || !!p.first.userPhone };
+        delete st.emailGiven;
+        remember(r.session);
+        m = r.message;
+        status = r.session.status || 'active';
+        nameIn.value = ''; phoneIn.value = '';
+        showChat();
+        schedule(0);
+      }
       pending.delete(cid);
       if (bySeq.has(m.seq)) { if (bySeq.get(m.seq) !== p.li) p.li.remove(); } else place(p.li, m);
       if (notice.textContent === T.offline) say();
     } catch (e) {
       if (sid !== st.sessionId) return;
-      if (e.status === 404) return reset(T.gone);
+      if (e.status === 404) return reset(T.gone, true);
       if (e.status === 409) setStatus('closed');
       if (e.status === 429) {
         sendPause = Date.now() + e.wait * 1000;
         setState(p, 'failed', e.wait);
-        return say(T.rate(e.wait), e.wait * 1000);
+        return say(t('rate', { s: e.wait }), e.wait * 1000);
       }
       setState(p, 'failed');
       if (e.status === 400 || e.status === 413) say(e.message, 8000);
@@ -426,13 +599,14 @@ async function poll() {
       if (data.cursor > cursor) cursor = data.cursor;
       if (msgs.length) scrollDown(bottom);
       setStatus(data.sessionStatus);
+      if (!!data.away !== away) { away = !!data.away; showAsk(); }
       if (!data.hasMore || !msgs.length) break;
     }
     if (notice.textContent === T.offline) say();
     failures = 0;
   } catch (e) {
     if (sid !== st.sessionId) return;
-    if (e.status === 404) return reset(T.gone);
+    if (e.status === 404) return reset(T.gone, true);
     if (e.status === 429) { pollPause = Date.now() + e.wait * 1000; return; }
     failures++;
     if (e.status === 401) say(T.unavailable);
@@ -440,39 +614,12 @@ async function poll() {
   }
 }
 
-// ---- the pre-chat form
+// ---- the contact fields
 function fieldError(input, errEl, msg) {
   errEl.textContent = msg;
   errEl.hidden = !msg;
   input.setAttribute('aria-invalid', !!msg);
   return !!msg;
-}
-function startChat(e) {
-  e.preventDefault();
-  const userName = nameIn.value.trim();
-  const userPhone = phoneIn.value.trim();
-  const badName = fieldError(nameIn, nameErr, len(userName) > 100 ? T.nameLong : '');
-  const badPhone = fieldError(phoneIn, phoneErr, len(userPhone) > 32 || !/^[0-9 +()-]*$/.test(userPhone) ? T.phoneBad : '');
-  if (badName || badPhone) return (badName ? nameIn : phoneIn).focus();
-  startBtn.disabled = true;
-  run(async () => {
-    try {
-      const s = (await api('POST', '/api/public/chat/sessions', { userName: userName || undefined, userPhone: userPhone || undefined })).session;
-      st = { sessionId: s.id, userSessionId: s.userSessionId, readSeq: 0 };
-      save();
-      status = s.status || 'active';
-      cursor = 0;
-      say();
-      showChat(true);
-      if (isOpen) ta.focus();
-      schedule(0);
-    } catch (err) {
-      if (err.status === 429) say(T.rate(err.wait), err.wait * 1000);
-      else say(err.status === 400 ? err.message : T.unavailable, 8000);
-    } finally {
-      startBtn.disabled = false;
-    }
-  });
 }
 
 function autosize() {
@@ -483,7 +630,8 @@ function autosize() {
 // ---- start
 function mount() {
   document.body.append(host);
-  showChat(!!st.sessionId);
+  showChat();
+  loadShop();
   schedule(0);
   if (tryDo(() => sessionStorage.getItem(SKEY))) toggle(true, true); // an open chat stays open on the next page
 }

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startShopchat, launchBrowser, newPage, assertClean, adminLogin, adminMessages, seedChat, visitorSays,
-  managerSays, admin, sleep,
+  managerSays, admin, clockPast, morePolls,
 } from './helpers.mjs';
 
 let server, browser;
@@ -13,15 +13,15 @@ const chats = {};
 before(async () => {
   server = await startShopchat();
   browser = await launchBrowser();
-  // Oldest first; each one is touched after the one before, so the list order is known.
+  // Oldest first; each one is touched after the one before (the clock has moved past the
+  // last write), so the list order is known.
   chats.ivan = await seedChat(server, { userName: 'Ivan Petrenko', userPhone: '+380 67 555 12 34', messages: ['Where is my order?'] });
-  await sleep(20);
+  await clockPast(chats.ivan.updatedAt);
   chats.maria = await seedChat(server, { userName: 'Maria Lopez', userPhone: '+34 600 11 22 33', messages: ['Hola, do you ship to Spain?'] });
-  await managerSays(server, chats.maria.id, 'Yes, in 5 days.');
-  await sleep(20);
+  await clockPast((await managerSays(server, chats.maria.id, 'Yes, in 5 days.')).createdAt);
   chats.done = await seedChat(server, { userName: 'Done Deal', messages: ['Thanks, all good'] });
-  await admin(server, 'POST', `/api/chat/sessions/${chats.done.id}/close`, {});
-  await sleep(20);
+  const closed = await admin(server, 'POST', `/api/chat/sessions/${chats.done.id}/close`, {});
+  await clockPast(closed.json.session.updatedAt);
   chats.anon = await seedChat(server, { messages: ['Is anyone there?'] });
 });
 after(async () => { await browser?.close(); await server?.stop(); });
@@ -140,7 +140,7 @@ test('the transcript: live visitor messages, reply keys, assign and unassign', a
   assert.equal(await page.locator('#reply').inputValue(), 'It left our warehouse today.\nTracking: 5900012345678');
   await page.keyboard.press('Enter');
   await page.locator('.transcript .msg.manager[data-seq]').waitFor();
-  await sleep(3000); // a few polls: nothing doubles
+  await morePolls(page, `/api/chat/sessions/${chats.ivan.id}/messages?since=`, 2); // nothing doubles
   assert.deepEqual((await adminMessages(page)).map((m) => [m.sender, m.text]), [
     ['user', 'Where is my order?'],
     ['user', 'Hello? Order #1042'],

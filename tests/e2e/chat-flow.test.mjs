@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startShopchat, launchBrowser, newPage, assertClean, openWidget, startWidgetChat, widgetSend,
-  widgetMessages, widgetStore, adminLogin, adminMessages, admin, W,
+  widgetMessages, widgetStore, adminLogin, adminMessages, admin, W, morePolls,
 } from './helpers.mjs';
 
 let server, browser, visitor, manager;
@@ -33,13 +33,13 @@ test('a visitor and a manager talk from start to a new chat', async (t) => {
     assert.equal(await visitor.locator(W.panel).isVisible(), false);
   });
 
-  await t.test('the visitor opens the widget, fills the form and writes', async () => {
+  await t.test('the visitor opens the widget and writes at once, then leaves name and phone', async () => {
     await visitor.locator(W.launcher).click();
     assert.equal(await visitor.locator(W.launcher).getAttribute('aria-expanded'), 'true');
-    await visitor.locator(W.name).waitFor({ state: 'visible' });
-    assert.equal(await visitor.evaluate(() => document.querySelector('shopchat-widget').shadowRoot.activeElement?.id), 'sc-name', 'focus moves into the form');
-    await startWidgetChat(visitor, { name: 'Olena Kovalenko', phone: '+380 67 123 45 67' });
-    await widgetSend(visitor, 'Hello! Do you ship the teal mug to Lviv?');
+    await visitor.locator(W.input).waitFor({ state: 'visible' });
+    assert.equal(await visitor.evaluate(() => document.querySelector('shopchat-widget').shadowRoot.activeElement?.tagName), 'TEXTAREA', 'focus moves into the message box');
+    assert.equal(await visitor.locator(W.ask).isVisible(), false, 'no form before the first message');
+    await startWidgetChat(visitor, { name: 'Olena Kovalenko', phone: '+380 67 123 45 67', text: 'Hello! Do you ship the teal mug to Lviv?' });
     const msgs = await widgetMessages(visitor);
     assert.deepEqual(msgs.map((m) => [m.sender, m.text, m.state]), [['user', 'Hello! Do you ship the teal mug to Lviv?', 'sent']]);
     const stored = await widgetStore(visitor, server);
@@ -101,13 +101,13 @@ test('a visitor and a manager talk from start to a new chat', async (t) => {
     await visitor.reload();
     await openWidget(visitor);
     await visitor.waitForFunction(() => document.querySelector('shopchat-widget').shadowRoot.querySelectorAll('.list .msg[data-seq]').length >= 2);
-    await visitor.waitForTimeout(3000); // a few polls more must not add anything
+    await morePolls(visitor, '/messages?since=', 2); // polls after that must not add anything
     const msgs = await widgetMessages(visitor);
     assert.deepEqual(msgs.map((m) => [m.sender, m.text]), [
       ['user', 'Hello! Do you ship the teal mug to Lviv?'],
       ['manager', 'Yes, Nova Poshta delivers it in 1-2 days.'],
     ]);
-    assert.equal(await visitor.locator(W.name).isVisible(), false, 'no pre-chat form for a continued chat');
+    assert.equal(await visitor.locator(W.ask).isVisible(), false, 'no contact form again for a continued chat');
   });
 
   await t.test('a reply while the panel is closed shows an unread badge', async () => {
@@ -126,7 +126,9 @@ test('a visitor and a manager talk from start to a new chat', async (t) => {
     await visitor.locator(`${W.msg}.manager >> nth=1`).waitFor();
     assert.equal(await visitor.locator(W.badge).isVisible(), false, 'opening the panel reads the messages');
     await visitor.reload();
-    await visitor.waitForTimeout(1000);
+    // The reloaded page's first poll has put both replies back in the list (and counted
+    // them as read or unread in the same step).
+    await visitor.waitForFunction(() => document.querySelector('shopchat-widget').shadowRoot.querySelectorAll('.list .msg.manager[data-seq]').length >= 2);
     assert.equal(await visitor.locator(W.badge).isVisible(), false, 'read messages stay read after a reload');
   });
 
@@ -151,16 +153,23 @@ test('a visitor and a manager talk from start to a new chat', async (t) => {
     assert.equal(await visitor.locator(W.input).isVisible(), false, 'no send box in a closed chat');
   });
 
-  await t.test('"start a new chat" forgets the old one and a new chat begins', async () => {
+  await t.test('"start a new chat": the same visitor, a new chat, their name prefilled', async () => {
+    const before = await widgetStore(visitor, server);
     await visitor.locator(W.newChat).click();
-    await visitor.locator(W.name).waitFor({ state: 'visible' });
-    assert.deepEqual(await widgetStore(visitor, server), {}, 'stored ids are cleared');
+    await visitor.locator(W.input).waitFor({ state: 'visible' });
+    const cleared = await widgetStore(visitor, server);
+    assert.equal(cleared.sessionId, undefined, 'the old chat is forgotten');
+    assert.equal(cleared.userSessionId, before.userSessionId, 'the visitor is not');
     assert.equal((await widgetMessages(visitor)).length, 0);
-    await startWidgetChat(visitor, { name: 'Olena Kovalenko' });
     await widgetSend(visitor, 'One more question about the vase');
     const stored = await widgetStore(visitor, server);
     assert.ok(stored.sessionId && stored.sessionId !== sessionId, 'a different session');
     assert.deepEqual((await widgetMessages(visitor)).map((m) => m.text), ['One more question about the vase']);
+    await visitor.locator(W.ask).waitFor({ state: 'visible' });
+    assert.equal(await visitor.locator(W.name).inputValue(), 'Olena Kovalenko', 'a returning visitor sees their name prefilled');
+    assert.equal(await visitor.locator(W.phone).inputValue(), '+380 67 123 45 67');
+    await visitor.locator(W.later).click();
+    await visitor.locator(W.ask).waitFor({ state: 'hidden' });
 
     await manager.goto(server.url + '/chat');
     const row = manager.locator(`.row[data-id="${stored.sessionId}"]`);

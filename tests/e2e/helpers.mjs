@@ -25,7 +25,7 @@ export function binPath() {
 
 function cleanEnv(extra) {
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(CHAT_|TELEGRAM_)/.test(k)) delete env[k];
+  for (const k of Object.keys(env)) if (/^(CHAT_|TELEGRAM_|SMTP_)/.test(k)) delete env[k];
   return { ...env, ...extra };
 }
 
@@ -40,6 +40,7 @@ export async function startShopchat({ env } = {}) {
   const procEnv = cleanEnv(env);
   const cli = (...args) => execFileSync(bin, ['--db', db, ...args], { encoding: 'utf8', env: procEnv, stdio: ['ignore', 'pipe', 'pipe'] });
 
+  cli('create-tables'); // commands never create a database; serve and create-tables do
   const tokenOut = cli('managers', 'add', 'alice');
   assert.match(tokenOut, /^\S+\n?$/, `"managers add alice" must print the token alone on one line, got ${JSON.stringify(tokenOut)}`);
   const keyOut = cli('keys', 'add', 'test');
@@ -122,12 +123,12 @@ export async function call(server, method, pathname, { body, token, key, userSes
 }
 export const admin = (server, method, pathname, body) => call(server, method, pathname, { body, token: server.token });
 
-/** A visitor's chat made straight through the public API (for seeding). */
+/** A visitor's chat made straight through the public API (for seeding); its updatedAt is its last write's. */
 export async function seedChat(server, { userName, userPhone, messages = [] }) {
   const r = await call(server, 'POST', '/api/public/chat/sessions', { key: server.key, body: { userName, userPhone } });
   assert.ok(r.status === 201 || r.status === 200, `create session: ${r.status} ${r.text}`);
   const s = r.json.session;
-  for (const text of messages) await visitorSays(server, s, text);
+  for (const text of messages) s.updatedAt = (await visitorSays(server, s, text)).createdAt;
   return s;
 }
 export async function visitorSays(server, session, text) {
@@ -163,9 +164,15 @@ export const W = {
   launcher: 'shopchat-widget .launcher',
   badge: 'shopchat-widget .badge',
   panel: 'shopchat-widget .panel',
+  sub: 'shopchat-widget .head .sub',
+  ask: 'shopchat-widget form.ask:not(.away)',
   name: 'shopchat-widget #sc-name',
   phone: 'shopchat-widget #sc-phone',
-  start: 'shopchat-widget .form button[type=submit]',
+  saveContact: 'shopchat-widget form.ask:not(.away) button[type=submit]',
+  later: 'shopchat-widget form.ask .later',
+  away: 'shopchat-widget form.ask.away',
+  email: 'shopchat-widget #sc-email',
+  saveEmail: 'shopchat-widget form.ask.away button[type=submit]',
   input: 'shopchat-widget .composer textarea',
   list: 'shopchat-widget .list',
   msg: 'shopchat-widget .list .msg',
@@ -181,12 +188,37 @@ export async function openWidget(page) {
   await page.locator(W.panel).waitFor({ state: 'visible' });
 }
 
-export async function startWidgetChat(page, { name = '', phone = '' } = {}) {
+/**
+ * Starts a chat the way a visitor does: the first message opens it (no form before it);
+ * then, if given, name and phone go into the fields the widget offers after it.
+ */
+export async function startWidgetChat(page, { name = '', phone = '', text = 'Hello!' } = {}) {
   await openWidget(page);
-  if (name) await page.locator(W.name).fill(name);
-  if (phone) await page.locator(W.phone).fill(phone);
-  await page.locator(W.start).click();
+  await widgetSend(page, text);
+  if (name || phone) {
+    await page.locator(W.ask).waitFor({ state: 'visible' });
+    await page.locator(W.name).fill(name);
+    await page.locator(W.phone).fill(phone);
+    await page.locator(W.saveContact).click();
+    await page.locator(W.ask).waitFor({ state: 'hidden' });
+  }
+}
+
+/**
+ * A page whose widget continues a chat made through the API (the tests of sending and
+ * polling start from an empty chat this way).
+ */
+export async function pageWithChat(browser, server, userName) {
+  const r = await call(server, 'POST', '/api/public/chat/sessions', { key: server.key, body: { userName } });
+  assert.equal(r.status, 201, r.text);
+  const s = r.json.session;
+  const page = await newPage(browser);
+  await page.addInitScript(([k, v]) => { if (!localStorage.getItem(k)) localStorage.setItem(k, v); },
+    ['shopchat:' + server.url, JSON.stringify({ sessionId: s.id, userSessionId: s.userSessionId, readSeq: 0, asked: true })]);
+  await page.goto(server.url + '/');
+  await openWidget(page);
   await page.locator(W.input).waitFor({ state: 'visible' });
+  return { page, sessionId: s.id, session: s };
 }
 
 /** Types a message and presses Enter; waits until the server has confirmed it. */
@@ -234,3 +266,40 @@ export function adminMessages(page) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until the clock is past a stored timestamp (millisecond precision), so the next
+ * write sorts strictly after it: the event a "newest first" seed needs, instead of a guess.
+ */
+export async function clockPast(iso, timeout = 5000) {
+  const t = Date.parse(iso);
+  assert.ok(Number.isFinite(t), `not a timestamp: ${iso}`);
+  const deadline = Date.now() + timeout;
+  while (Date.now() <= t) {
+    if (Date.now() > deadline) throw new Error(`the clock did not pass ${iso} within ${timeout} ms`);
+    await sleep(1);
+  }
+}
+
+/**
+ * Resolves once the page has had `n` more answers to requests whose URL contains `part`
+ * (its polls, say). Polls run one after another, so by then the page has applied at least
+ * n - 1 of them: a check that nothing doubled has seen the polls that could double it.
+ * Call it before the polls happen, await it after.
+ */
+export function morePolls(page, part, n = 2, timeout = 20000) {
+  return new Promise((resolve, reject) => {
+    let seen = 0;
+    const timer = setTimeout(() => {
+      page.off('response', onResponse);
+      reject(new Error(`saw ${seen} of ${n} answers to ${part} within ${timeout} ms`));
+    }, timeout);
+    function onResponse(res) {
+      if (!res.url().includes(part) || ++seen < n) return;
+      clearTimeout(timer);
+      page.off('response', onResponse);
+      resolve();
+    }
+    page.on('response', onResponse);
+  });
+}

@@ -45,7 +45,7 @@ test('the widget keeps its look and works under CSS that styles every div and bu
   await launcher.click();
   const pb = await page.locator(W.panel).boundingBox();
   assert.ok(pb.width >= 340 && pb.width <= 400 && pb.height > 300, `the panel keeps its size: ${JSON.stringify(pb)}`);
-  const look = await page.locator(W.name).evaluate((el) => {
+  const look = await page.locator(W.input).evaluate((el) => {
     const cs = getComputedStyle(el);
     return { display: cs.display, font: cs.fontFamily, color: cs.color, transform: cs.textTransform, spacing: cs.letterSpacing };
   });
@@ -55,8 +55,7 @@ test('the widget keeps its look and works under CSS that styles every div and bu
   assert.equal(look.transform, 'none');
   assert.equal(look.spacing, 'normal');
 
-  await startWidgetChat(page, { name: 'Cross Origin', phone: '+1 (555) 010-0199' });
-  await widgetSend(page, 'Works across origins?');
+  await startWidgetChat(page, { name: 'Cross Origin', phone: '+1 (555) 010-0199', text: 'Works across origins?' });
   const sessionId = await page.evaluate((k) => JSON.parse(localStorage.getItem(k)).sessionId, 'shopchat:' + server.url);
   await managerSays(server, sessionId, 'It does.');
   await page.waitForFunction(() => document.querySelector('shopchat-widget').shadowRoot.querySelector('.msg.manager'), null, { timeout: 5000 });
@@ -89,8 +88,8 @@ test('data-lang, data-position, data-title and data-accent are honoured', async 
   assert.ok(lb.x < 40, 'data-position=left puts the button on the left');
   await launcher.click();
   assert.equal(await page.locator('shopchat-widget .title').textContent(), 'Крамниця');
-  assert.equal(await page.locator(W.start).textContent(), 'Почати чат');
-  const colours = await page.locator(W.start).evaluate((el) => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]);
+  assert.equal(await page.locator(W.input).getAttribute('placeholder'), 'Напишіть повідомлення…');
+  const colours = await page.locator('shopchat-widget .send').evaluate((el) => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]);
   assert.deepEqual(colours, ['rgb(255, 212, 0)', 'rgb(17, 17, 17)'], 'a light accent gets dark text');
   const pb = await page.locator(W.panel).boundingBox();
   assert.ok(pb.x < 40, 'the panel opens on the left too');

@@ -23,15 +23,23 @@ test('at 360 px the widget is full-width and usable', async () => {
   await page.locator(W.launcher).tap();
   const pb = await page.locator(W.panel).boundingBox();
   assert.deepEqual([pb.x, pb.y, pb.width, pb.height], [0, 0, 360, 740], 'the panel fills the screen');
-  for (const sel of [W.name, W.phone, W.start, W.close]) {
+  for (const sel of [W.input, 'shopchat-widget .send', W.close]) {
     const b = await page.locator(sel).boundingBox();
     assert.ok(b && b.x >= 0 && b.x + b.width <= 360, `${sel} fits the width`);
   }
-  const fontSize = await page.locator(W.name).evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+  const fontSize = await page.locator(W.input).evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
   assert.ok(fontSize >= 16, 'inputs are at least 16px so phones do not zoom in');
 
-  await startWidgetChat(page, { name: 'Mobile Visitor' });
   await widgetSend(page, 'Writing from my phone, a fairly long message that has to wrap over several lines without overflowing.');
+  await page.locator(W.ask).waitFor({ state: 'visible' });
+  for (const sel of [W.name, W.phone, W.saveContact]) {
+    const b = await page.locator(sel).boundingBox();
+    assert.ok(b && b.x >= 0 && b.x + b.width <= 360, `${sel} fits the width`);
+  }
+  assert.ok(await page.locator(W.name).evaluate((el) => parseFloat(getComputedStyle(el).fontSize)) >= 16);
+  await page.locator(W.name).fill('Mobile Visitor');
+  await page.locator(W.saveContact).tap();
+  await page.locator(W.ask).waitFor({ state: 'hidden' });
   const { sessionId } = await widgetStore(page, server);
   await managerSays(server, sessionId, 'Got it!');
   await page.locator(`${W.msg}.manager`).waitFor({ timeout: 5000 });

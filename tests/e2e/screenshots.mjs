@@ -29,8 +29,7 @@ try {
   // The visitor on the demo page.
   const visitor = await newPage(browser);
   await visitor.goto(server.url + '/');
-  await startWidgetChat(visitor, { name: 'Olena Kovalenko', phone: '+380 67 123 45 67' });
-  await widgetSend(visitor, 'Hello! Do you ship the teal mug to Lviv?');
+  await startWidgetChat(visitor, { name: 'Olena Kovalenko', phone: '+380 67 123 45 67', text: 'Hello! Do you ship the teal mug to Lviv?' });
   const sessionId = await visitor.evaluate((k) => JSON.parse(localStorage.getItem(k)).sessionId, 'shopchat:' + server.url);
   await managerSays(server, sessionId, 'Hi Olena! Yes, Nova Poshta delivers to Lviv in 1-2 days.');
   await visitor.waitForFunction(() => document.querySelector('shopchat-widget').shadowRoot.querySelectorAll('.msg.manager').length === 1);
@@ -79,6 +78,37 @@ try {
   await visitor.locator(W.closed).waitFor({ state: 'visible', timeout: 6000 });
   await sleep(300);
   await visitor.screenshot({ path: path.join(OUT, 'widget-closed.png') });
+
+  // She comes back: a new chat, linked to the first, her name and phone prefilled.
+  await visitor.locator(W.newChat).click();
+  await widgetSend(visitor, 'Back again: is the terracotta vase still in stock?');
+  await visitor.locator(W.ask).waitFor({ state: 'visible' });
+  await sleep(300);
+  await visitor.screenshot({ path: path.join(OUT, 'widget-returning.png') });
+  const second = await visitor.evaluate((k) => JSON.parse(localStorage.getItem(k)).sessionId, 'shopchat:' + server.url);
+
+  // The manager's panel in Ukrainian: the chat and the visitor's earlier one.
+  const uk = await newPage(browser, { viewport: { width: 1200, height: 760 }, locale: 'uk-UA' });
+  await uk.addInitScript((t) => localStorage.setItem('shopchat.managerToken', t), server.token);
+  await uk.goto(server.url + '/chat/' + second);
+  await uk.locator('.others').waitFor({ state: 'visible' });
+  await uk.mouse.move(0, 0);
+  await sleep(300);
+  await uk.screenshot({ path: path.join(OUT, 'admin-chat-uk.png') });
+
+  // At night: the shop's hours say it is closed; the widget says when it answers and asks for an email.
+  const day = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'][(new Date().getUTCDay() + 1) % 7];
+  server.cli('settings', 'set', 'hours', `${day} 09:00-18:00`);
+  const night = await newPage(browser);
+  await night.goto(server.url + '/');
+  await night.locator(W.launcher).click();
+  await widgetSend(night, 'Hi, is the mug available in white?');
+  await night.locator(W.away).waitFor({ state: 'visible', timeout: 10000 });
+  await night.locator(W.email).fill('maria@example.com');
+  await night.mouse.move(0, 0);
+  await sleep(300);
+  await night.screenshot({ path: path.join(OUT, 'widget-away.png') });
+  server.cli('settings', 'unset', 'hours');
 
   const login = await newPage(browser, { viewport: { width: 1000, height: 640 } });
   await login.goto(server.url + '/chat');

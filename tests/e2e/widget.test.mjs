@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startShopchat, launchBrowser, newPage, assertClean, openWidget, startWidgetChat, widgetSend,
-  widgetMessages, widgetStore, managerSays, admin, W, sleep,
+  widgetMessages, widgetStore, managerSays, admin, W, sleep, pageWithChat, call,
 } from './helpers.mjs';
 
 let server, browser;
@@ -19,40 +19,47 @@ const isPoll = (req) => req.method() === 'GET' && POLL.test(req.url());
 const serverMessages = async (sessionId) => (await admin(server, 'GET', `/api/chat/sessions/${sessionId}`)).json.messages;
 
 async function visitorWithChat(name) {
-  const page = await newPage(browser);
-  await page.goto(server.url + '/');
-  await startWidgetChat(page, { name });
-  const { sessionId } = await widgetStore(page, server);
-  return { page, sessionId };
+  return pageWithChat(browser, server, name);
 }
 
-test('widget.js is served as JavaScript and stays under 25 KB', async () => {
+test('widget.js is served as JavaScript and stays under 40 KB', async () => {
   const res = await fetch(server.url + '/widget.js');
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type'), /^application\/javascript/);
   const body = await res.text();
-  assert.ok(Buffer.byteLength(body) < 25 * 1024, `widget.js is ${Buffer.byteLength(body)} bytes`);
+  assert.ok(Buffer.byteLength(body) < 40 * 1024, `widget.js is ${Buffer.byteLength(body)} bytes`);
   assert.doesNotMatch(body, /innerHTML|insertAdjacentHTML|document\.write|eval\(/, 'no HTML parsing of data in the widget');
 });
 
-test('the pre-chat form checks name and phone like the API; both are optional', async () => {
+test('a first-time visitor writes at once: no form, no chat until the first message', async () => {
   const page = await newPage(browser);
   const creates = [];
   page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/api/public/chat/sessions')) creates.push(r); });
   await page.goto(server.url + '/');
   await openWidget(page);
+  assert.equal(await page.evaluate(() => document.querySelector('shopchat-widget').shadowRoot.activeElement?.tagName), 'TEXTAREA', 'focus goes to the message box');
+  assert.equal(await page.locator(W.ask).isVisible(), false, 'no form before the first message');
+  await sleep(500);
+  assert.equal(creates.length, 0, 'no chat exists before the visitor writes');
+  await widgetSend(page, 'Do you ship to Lviv?');
+  assert.equal(creates.length, 1);
+  const body = JSON.parse(creates[0].postData());
+  assert.equal(body.messageText, 'Do you ship to Lviv?');
+  assert.ok(body.clientMessageId && body.userSessionId, JSON.stringify(body));
+  // Then name and phone are offered, optional, checked like the API.
+  await page.locator(W.ask).waitFor({ state: 'visible' });
   assert.equal(await page.locator(W.name).getAttribute('maxlength'), '100');
   await page.locator(W.phone).fill('call me, maybe');
-  await page.locator(W.start).click();
+  await page.locator(W.saveContact).click();
   await page.locator('shopchat-widget #sc-phone-err').waitFor({ state: 'visible' });
   assert.equal(await page.locator(W.phone).getAttribute('aria-invalid'), 'true');
-  assert.equal(await page.evaluate(() => document.querySelector('shopchat-widget').shadowRoot.activeElement?.id), 'sc-phone', 'focus goes to the wrong field');
-  assert.equal(creates.length, 0, 'nothing is sent while the form is invalid');
-  await page.locator(W.phone).fill('');
-  await page.locator(W.start).click(); // no name, no phone: fine
-  await page.locator(W.input).waitFor({ state: 'visible' });
-  assert.equal(creates.length, 1);
-  assert.deepEqual(JSON.parse(creates[0].postData()), {});
+  await page.locator(W.phone).fill('+380 67 000 11 22');
+  await page.locator(W.name).fill('Olena');
+  await page.locator(W.saveContact).click();
+  await page.locator(W.ask).waitFor({ state: 'hidden' });
+  const { sessionId } = await widgetStore(page, server);
+  const s = (await admin(server, 'GET', `/api/chat/sessions/${sessionId}`)).json;
+  assert.deepEqual([s.session.userName, s.session.userPhone, s.messages.length], ['Olena', '+380 67 000 11 22', 1]);
   assertClean(page);
 });
 
@@ -142,12 +149,15 @@ test('the server\'s own 429 on starting chats is shown with its wait', async () 
   try {
     const page = await newPage(browser);
     await page.goto(limited.url + '/');
-    await startWidgetChat(page, { name: 'First' });
-    await page.evaluate(() => window.ShopChat.newChat());
-    await page.locator(W.start).click();
+    await startWidgetChat(page, { text: 'First' });
+    const { sessionId } = await widgetStore(page, limited);
+    assert.equal((await call(limited, 'POST', `/api/chat/sessions/${sessionId}/close`, { token: limited.token, body: {} })).status, 200);
+    await page.locator(W.newChat).click({ timeout: 10000 });
+    await page.locator(W.input).fill('Second chat');
+    await page.locator(W.input).press('Enter');
     await page.locator(W.notice).waitFor({ state: 'visible' });
     assert.match(await page.locator(W.notice).textContent(), /Too many requests\. Please wait \d+ s/);
-    assert.ok(await page.locator(W.name).isVisible(), 'the form stays for a later try');
+    assert.deepEqual((await widgetMessages(page)).map((m) => [m.text, m.state]), [['Second chat', 'failed']], 'kept for a later try');
     assertClean(page);
   } finally {
     await limited.stop();
@@ -178,12 +188,10 @@ test('a stored session the server does not know (404) is dropped for a fresh sta
   }, 'shopchat:' + server.url);
   await page.goto(server.url + '/');
   await openWidget(page);
-  await page.locator(W.name).waitFor({ state: 'visible' });
   await page.locator(W.notice).waitFor({ state: 'visible' });
   assert.match(await page.locator(W.notice).textContent(), /no longer available/);
   assert.deepEqual(await widgetStore(page, server), {});
-  await startWidgetChat(page, { name: 'Fresh' });
-  await widgetSend(page, 'Starting over');
+  await startWidgetChat(page, { text: 'Starting over' });
   assertClean(page);
 });
 
@@ -227,7 +235,7 @@ test('polls every 2.5 s while open, slowly while closed or hidden', async () => 
   assertClean(page);
 });
 
-test('a poll carries the cursor and the visitor secret', async () => {
+test('a poll carries the cursor, and the visitor secret in a header only', async () => {
   const { page, sessionId } = await visitorWithChat('Cursor');
   const m = await managerSays(server, sessionId, 'hi');
   await page.locator(`${W.msg}.manager`).waitFor({ timeout: 5000 });
@@ -235,7 +243,7 @@ test('a poll carries the cursor and the visitor secret', async () => {
   const url = new URL(req.url());
   assert.equal(url.searchParams.get('since'), String(m.seq), 'since = the last seq seen');
   const { userSessionId } = await widgetStore(page, server);
-  assert.equal(url.searchParams.get('userSessionId'), userSessionId);
+  assert.equal(url.searchParams.get('userSessionId'), null, 'never in the URL: proxies log URLs');
   const headers = await req.allHeaders();
   assert.equal(headers['x-user-session-id'], userSessionId);
   assert.equal(headers['x-api-key'], await page.evaluate(() => document.querySelector('script[data-api-key]').dataset.apiKey));

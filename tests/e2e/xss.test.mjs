@@ -16,8 +16,7 @@ const PAYLOAD2 = '<b id="bold">bold?</b> <script>window.__pwned = 1</script> <im
 test('HTML in messages and names is shown as text everywhere, and runs nothing', async () => {
   const visitor = await newPage(browser);
   await visitor.goto(server.url + '/');
-  await startWidgetChat(visitor, { name: '<i>Eve</i>' });
-  await widgetSend(visitor, PAYLOAD);
+  await startWidgetChat(visitor, { name: '<i>Eve</i>', text: PAYLOAD });
   await widgetSend(visitor, PAYLOAD2);
   const { sessionId } = await widgetStore(visitor, server);
 

@@ -397,8 +397,8 @@ fn keys_from_the_environment_and_revoked_keys() {
             .status,
         201
     );
-    let conn = shopchat::db::open(&s.db).unwrap();
-    shopchat::store::keys::revoke(&conn, "test", "2026-01-01T00:00:00.000Z").unwrap();
+    let mut conn = shopchat::db::open(&s.db).unwrap();
+    assert!(shopchat::accounts::revoke_key(&mut conn, "test").unwrap());
     let r = s.public("POST", "/api/public/chat/sessions", None, Some(json!({})));
     assert_eq!(r.status, 401);
 }
@@ -540,6 +540,49 @@ fn new_sessions_are_rate_limited_per_client_address() {
         Some(json!({"userSessionId": usid})),
     );
     assert_eq!(r.status, 429, "a new secret still needs a new session");
+}
+
+/// A new chat with `X-Forwarded-For: xff`; the status.
+fn create_via(s: &TestServer, xff: &str) -> u16 {
+    let h = [
+        ("X-API-Key", s.key.as_str()),
+        ("Content-Type", "application/json"),
+        ("X-Forwarded-For", xff),
+    ];
+    s.call("POST", "/api/public/chat/sessions", &h, Some("{}"))
+        .status
+}
+
+#[test]
+fn x_forwarded_for_is_ignored_without_trust_proxy() {
+    // Every request comes from 127.0.0.1: forging the header does not
+    // buy a visitor a fresh limit.
+    let s = TestServer::start();
+    let statuses: Vec<u16> = (0..11)
+        .map(|i| create_via(&s, &format!("203.0.113.{i}")))
+        .collect();
+    assert!(statuses[..10].iter().all(|&c| c == 201), "{statuses:?}");
+    assert_eq!(statuses[10], 429, "{statuses:?}");
+}
+
+#[test]
+fn behind_a_trusted_proxy_the_last_forwarded_address_is_the_client() {
+    let s = TestServer::start_with(|shared| shared.config.trust_proxy = true);
+    // Eleven visitors behind the proxy: each has its own limit, whatever
+    // they put in front of the address the proxy appended.
+    for i in 0..11 {
+        assert_eq!(
+            create_via(&s, &format!("198.51.100.7, 203.0.113.{i}")),
+            201,
+            "visitor {i}"
+        );
+    }
+    // One visitor forging different addresses in front is still one.
+    let statuses: Vec<u16> = (0..11)
+        .map(|i| create_via(&s, &format!("10.9.9.{i}, 203.0.113.200")))
+        .collect();
+    assert!(statuses[..10].iter().all(|&c| c == 201), "{statuses:?}");
+    assert_eq!(statuses[10], 429, "{statuses:?}");
 }
 
 #[test]

@@ -1,8 +1,6 @@
 //! `reply` without TEXT and `inbox`, driven through a pseudo-terminal the
 //! way a person types: arrow keys, Enter, text.
 
-use std::process::Command;
-
 use crate::clikit::*;
 use rexpect::session::PtySession;
 
@@ -12,16 +10,13 @@ const ESC: &str = "\x1b";
 
 /// `shopchat --db DB ARGS` on a pseudo-terminal.
 fn spawn(db: &Db, args: &[&str]) -> PtySession {
-    let mut c = Command::new(BIN);
+    let mut c = shopchat();
     c.arg("--db")
         .arg(&db.path)
         .args(args)
         .env("COLUMNS", "100")
         .env("LINES", "40")
-        .env("TZ", "UTC")
-        .env("TERM", "xterm")
-        .env_remove("NO_COLOR")
-        .env_remove("CHAT_MANAGER");
+        .env("TERM", "xterm");
     rexpect::session::spawn_with_options(
         c,
         rexpect::reader::Options {
@@ -112,7 +107,7 @@ fn reply_prompt_to_a_closed_chat_is_refused_before_asking() {
 fn inbox_picks_reads_replies_sees_new_messages_assigns_and_closes() {
     let db = Db::fixture();
     let mut p = spawn(&db, &["--as", "alice", "inbox"]);
-    p.exp_string(&l1("4 open chats, 2 awaiting a reply"))
+    p.exp_string(&l1("3 open chats, 2 awaiting a reply"))
         .unwrap();
     // Awaiting first (Olena is the newest), then the others.
     let (before, _) = p.exp_regex(&l1("Emma Wilson")).unwrap();
@@ -161,10 +156,26 @@ fn inbox_picks_reads_replies_sees_new_messages_assigns_and_closes() {
     press(&mut p, ENTER);
     p.exp_string(&l1("Assigned to bob.")).unwrap();
 
-    // Close it (the second action): back to the list, one chat fewer.
+    // Close it (the second action). A slip of Down+Enter only asks, and
+    // Enter keeps the chat open.
     press(&mut p, DOWN);
     press(&mut p, ENTER);
-    p.exp_string(&l1("3 open chats, 1 awaiting a reply"))
+    p.exp_string(&l1("Close the chat with Олена Коваль?"))
+        .unwrap();
+    press(&mut p, ENTER);
+    p.exp_string(&l1("Not closed.")).unwrap();
+    assert_eq!(
+        sh(&db, &["show", OLENA, "--json"]).json()["session"]["status"],
+        "active"
+    );
+    // Asked again and confirmed: back to the list, one chat fewer.
+    p.exp_string(&l1("Chat with Олена Коваль")).unwrap();
+    press(&mut p, DOWN);
+    press(&mut p, ENTER);
+    p.exp_string(&l1("Close the chat with Олена Коваль?"))
+        .unwrap();
+    press(&mut p, "y");
+    p.exp_string(&l1("2 open chats, 1 awaiting a reply"))
         .unwrap();
     p.exp_string(&l1("Closed chat 3f2a8c1e (Олена Коваль)."))
         .unwrap();
@@ -188,14 +199,16 @@ fn inbox_shows_a_chat_that_arrives_meanwhile_by_itself() {
     {
         let mut conn = db.conn();
         let contact = shopchat::chat::Contact::new(Some("Ярина"), None).unwrap();
-        let (s, _) = shopchat::chat::open_session(
+        let s = shopchat::chat::open_session(
             &mut conn,
             &shopchat::chat::NoNotify,
             None,
             &contact,
+            None,
             || Ok(()),
         )
-        .unwrap();
+        .unwrap()
+        .session;
         shopchat::chat::post_message(
             &mut conn,
             &shopchat::chat::NoNotify,

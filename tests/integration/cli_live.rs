@@ -3,15 +3,15 @@
 //! stream, and `backup` taken under load.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::clikit::{cmd_for, run, BIN};
-use crate::common::TestServer;
+use crate::clikit::{cmd_for, run};
+use crate::common::{wait_until, TestServer};
 use serde_json::{json, Value};
 use shopchat::http::ratelimit::RateLimiter;
 
@@ -60,11 +60,13 @@ fn cli_writes_while_the_server_runs_and_widgets_see_them() {
         .collect();
     let stop = Arc::new(AtomicBool::new(false));
     let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let written = Arc::new(AtomicUsize::new(0));
 
     // Visitors keep writing over HTTP the whole time.
     let mut writers = Vec::new();
     for (sid, usid) in chats.clone() {
-        let (s, stop, failures) = (s.clone(), stop.clone(), failures.clone());
+        let (s, stop, failures, written) =
+            (s.clone(), stop.clone(), failures.clone(), written.clone());
         writers.push(thread::spawn(move || {
             let mut n = 0;
             while !stop.load(Ordering::SeqCst) {
@@ -76,7 +78,9 @@ fn cli_writes_while_the_server_runs_and_widgets_see_them() {
                     Some(json!({"messageText": format!("питання {n}")})),
                 );
                 match r.status {
-                    201 => {}
+                    201 => {
+                        written.fetch_add(1, Ordering::SeqCst);
+                    }
                     // The CLI closed this chat: the widget is told so.
                     409 if r.error_code() == "session_closed" => break,
                     _ => failures
@@ -124,9 +128,14 @@ fn cli_writes_while_the_server_runs_and_widgets_see_them() {
     // Managers at terminals, in parallel: reply, assign, close.
     let mut managers = Vec::new();
     for (i, (sid, _)) in chats.clone().into_iter().enumerate() {
-        let s = s.clone();
+        let (s, written) = (s.clone(), written.clone());
         managers.push(thread::spawn(move || {
-            thread::sleep(Duration::from_millis(100));
+            // The terminal writes while the visitors already are.
+            wait_until(
+                "the visitors to be writing",
+                Duration::from_secs(20),
+                || written.load(Ordering::SeqCst) >= 8,
+            );
             let prefix = &sid[..8];
             let text = format!("Відповідь менеджера {i}");
             let v: Value =
@@ -186,23 +195,26 @@ fn cli_writes_while_the_server_runs_and_widgets_see_them() {
 }
 
 /// `shopchat watch ARGS` on the server's database, its stdout read line by
-/// line into a channel.
+/// line into a channel, and everything it said on stderr kept for the
+/// failure message.
 struct Watch {
     child: Child,
     lines: mpsc::Receiver<String>,
+    stderr: Arc<Mutex<String>>,
 }
 
 impl Watch {
+    /// Starts `watch` and returns once it has said, on stderr, where it
+    /// starts: from then on every committed message will be printed.
     fn start(s: &TestServer, args: &[&str]) -> Watch {
-        let mut child = std::process::Command::new(BIN)
+        let mut child = crate::clikit::shopchat()
             .arg("--db")
             .arg(&s.db)
             .arg("watch")
             .args(args)
             .env("NO_COLOR", "1")
-            .env("TZ", "UTC")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let out = child.stdout.take().unwrap();
@@ -215,11 +227,36 @@ impl Watch {
                 }
             }
         });
-        Watch { child, lines }
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut err = child.stderr.take().unwrap();
+        let kept = stderr.clone();
+        thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n @ 1..) = err.read(&mut buf) {
+                kept.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let w = Watch {
+            child,
+            lines,
+            stderr,
+        };
+        wait_until(
+            "watch to say where it starts",
+            Duration::from_secs(20),
+            || w.stderr.lock().unwrap().contains("Watching "),
+        );
+        w
     }
 
     fn next(&self) -> Option<String> {
-        self.lines.recv_timeout(Duration::from_secs(20)).ok()
+        let line = self.lines.recv_timeout(Duration::from_secs(20)).ok();
+        if line.is_none() {
+            eprintln!("watch's stderr: {}", self.stderr.lock().unwrap());
+        }
+        line
     }
 
     /// Ctrl-C: it stops cleanly with exit code 0.
@@ -255,8 +292,6 @@ fn watch_prints_every_new_message_once_in_seq_order() {
     let (old_sid, old_usid) = s.open_chat("Давній");
     let old_seq = s.visitor_says(&old_sid, &old_usid, "до запуску watch");
     let w = Watch::start(&s, &["--json"]);
-    // Give it time to read the starting point (the current max seq).
-    thread::sleep(Duration::from_millis(800));
 
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
     let mut writers = Vec::new();
@@ -308,8 +343,13 @@ fn watch_prints_every_new_message_once_in_seq_order() {
         !printed.contains(&old_seq),
         "printed a message from before it started"
     );
-    // Nothing more arrives unasked.
-    assert!(w.lines.recv_timeout(Duration::from_millis(1200)).is_err());
+    // Nothing more arrives unasked: the next line is the next message,
+    // written now. A late duplicate would have to come before it.
+    let (sid, usid) = s.open_chat("Останній");
+    let last = s.visitor_says(&sid, &usid, "останнє");
+    let line = w.next().expect("the last message");
+    let m: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(m["seq"], last, "something came before it: {line}");
     w.interrupt();
 }
 
@@ -351,9 +391,10 @@ fn backup_under_load_is_consistent_and_holds_every_acknowledged_message() {
     cli(&s, &["demo-data", "--sessions", "1500", "--messages", "6"]);
     let stop = Arc::new(AtomicBool::new(false));
     let acked: Arc<Mutex<HashMap<i64, String>>> = Arc::default();
+    let counts: Arc<[AtomicUsize; 3]> = Arc::default();
     let mut writers = Vec::new();
     for v in 0..3 {
-        let (s, stop, acked) = (s.clone(), stop.clone(), acked.clone());
+        let (s, stop, acked, counts) = (s.clone(), stop.clone(), acked.clone(), counts.clone());
         writers.push(thread::spawn(move || {
             let (sid, usid) = s.open_chat(&format!("Навантаження {v}"));
             let mut n = 0;
@@ -362,20 +403,34 @@ fn backup_under_load_is_consistent_and_holds_every_acknowledged_message() {
                 let text = format!("load {v}-{n}");
                 let seq = s.visitor_says(&sid, &usid, &text);
                 acked.lock().unwrap().insert(seq, text);
+                counts[v].fetch_add(1, Ordering::SeqCst);
             }
             n
         }));
     }
-    thread::sleep(Duration::from_millis(500));
+    // Each writer is writing when the backup starts, and keeps writing
+    // after it ends.
+    let each_wrote = |n: usize| counts.iter().all(|c| c.load(Ordering::SeqCst) >= n);
+    wait_until(
+        "every writer to be writing",
+        Duration::from_secs(20),
+        || each_wrote(3),
+    );
     let before: HashMap<i64, String> = acked.lock().unwrap().clone();
     let dest = s.dir.path().join("backup.db");
     let out = cli(&s, &["backup", dest.to_str().unwrap()]);
-    thread::sleep(Duration::from_millis(200));
+    let during: Vec<usize> = counts.iter().map(|c| c.load(Ordering::SeqCst)).collect();
+    wait_until("writes after the backup", Duration::from_secs(20), || {
+        counts
+            .iter()
+            .zip(&during)
+            .all(|(c, d)| c.load(Ordering::SeqCst) >= d + 3)
+    });
     stop.store(true, Ordering::SeqCst);
     let written: Vec<i32> = writers.into_iter().map(|w| w.join().unwrap()).collect();
     assert!(out.contains("integrity check ok"), "{out}");
     assert!(
-        !before.is_empty() && written.iter().all(|n| *n > 5),
+        !before.is_empty() && written.iter().all(|n| *n >= 6),
         "{written:?}"
     );
 

@@ -1,9 +1,141 @@
 //! The writing commands through the real binary: `reply`, `close`,
-//! `assign`, `archive`, `backup`, `demo-data`; the acting manager; errors.
+//! `assign`, `archive`, `backup`, `demo-data`, `managers`; the acting
+//! manager; errors.
 
 use std::io::Write;
 
+use serde_json::json;
+
 use crate::clikit::*;
+use crate::common::TestServer;
+
+#[test]
+fn managers_remove_unassigns_their_chats_and_keeps_their_messages() {
+    let db = Db::fixture();
+    let out = sh(&db, &["managers", "remove", "alice"]).ok();
+    assert!(
+        out.trim().starts_with("Manager 'alice' removed: their token no longer works and their open chats are unassigned."),
+        "{out}"
+    );
+    // alice wrote messages: kept, deactivated, so her name stays on them.
+    let v = sh(&db, &["managers", "list", "--json"]).json();
+    assert_eq!(v[0]["id"], "alice");
+    assert!(v[0]["deactivatedAt"].is_string(), "{v}");
+    assert_eq!(v[1], json!({"id": "bob", "displayName": "Bob"}));
+    let v = sh(&db, &["show", OLENA, "--json"]).json();
+    assert_eq!(v["session"]["managerId"], json!(null), "unassigned");
+    let answer = &v["messages"][1];
+    assert_eq!(answer["sender"], "manager");
+    assert_eq!(
+        answer["managerId"], "alice",
+        "the name stays on her message"
+    );
+    assert_eq!(
+        answer["messageText"],
+        "Так, є в наявності. Відправити сьогодні?"
+    );
+    assert_eq!(
+        sh(&db, &["managers", "remove", "alice"]).err(),
+        "error: no manager 'alice'; `shopchat managers list` shows them"
+    );
+}
+
+#[test]
+fn managers_token_replaces_the_old_token_at_once() {
+    let s = TestServer::start();
+    let me = |token: &str| {
+        let auth = format!("Bearer {token}");
+        s.call(
+            "GET",
+            "/api/chat/me",
+            &[("Authorization", auth.as_str())],
+            None,
+        )
+        .status
+    };
+    assert_eq!(me(&s.token), 200);
+    let mut c = cmd_for(&s.db);
+    c.args(["managers", "token", "alice"]);
+    let r = run(c);
+    assert!(
+        r.stderr.contains("the old one no longer works"),
+        "{}",
+        r.stderr
+    );
+    let new = r.ok();
+    assert_eq!(new.lines().count(), 1, "the token alone on stdout: {new:?}");
+    let new = new.trim();
+    assert!(new.starts_with("scm_") && new != s.token);
+    assert_eq!(me(&s.token), 401, "the old token stopped working");
+    assert_eq!(me(new), 200);
+    let mut c = cmd_for(&s.db);
+    c.args(["managers", "token", "carol"]);
+    assert_eq!(
+        run(c).err(),
+        "error: no manager 'carol'; `shopchat managers list` shows them"
+    );
+}
+
+#[test]
+fn managers_link_and_unlink_a_telegram_user_once() {
+    let db = Db::with_managers(&["alice", "bob"]);
+    let linked = |db: &Db| -> Vec<(String, Option<i64>)> {
+        let v = sh(db, &["managers", "list", "--json"]).json();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["id"].as_str().unwrap().to_string(),
+                    m["telegramUserId"].as_i64(),
+                )
+            })
+            .collect()
+    };
+    let out = sh(&db, &["managers", "link", "alice", "123456789"]).ok();
+    assert_eq!(
+        out.trim(),
+        "Manager 'alice' is linked to Telegram user 123456789."
+    );
+    assert_eq!(
+        linked(&db),
+        [("alice".into(), Some(123456789)), ("bob".into(), None)]
+    );
+    // One Telegram user answers as one manager.
+    assert_eq!(
+        sh(&db, &["managers", "link", "bob", "123456789"]).err(),
+        "error: Telegram user 123456789 is already linked to manager 'alice'"
+    );
+    let e = sh(
+        &db,
+        &["managers", "add", "dave", "--telegram-id", "123456789"],
+    )
+    .err();
+    assert!(e.contains("already linked to manager 'alice'"), "{e}");
+    sh(&db, &["managers", "link", "alice", "123456789"]).ok(); // again: fine
+    let out = sh(&db, &["managers", "link", "alice", "--unlink"]).ok();
+    assert_eq!(
+        out.trim(),
+        "Manager 'alice' is no longer linked to Telegram."
+    );
+    sh(&db, &["managers", "link", "bob", "123456789"]).ok();
+    assert_eq!(
+        linked(&db),
+        [("alice".into(), None), ("bob".into(), Some(123456789))]
+    );
+    assert_eq!(
+        sh(&db, &["managers", "link", "alice"]).err(),
+        "error: give the Telegram user id, or --unlink"
+    );
+    assert_eq!(
+        sh(&db, &["managers", "link", "alice", "5", "--unlink"]).code,
+        Some(2)
+    );
+    assert_eq!(
+        sh(&db, &["managers", "link", "carol", "5"]).err(),
+        "error: no manager 'carol'; `shopchat managers list` shows them"
+    );
+}
 
 #[test]
 fn reply_posts_a_manager_message_as_the_acting_manager() {
@@ -83,11 +215,16 @@ fn the_acting_manager_comes_from_the_environment_or_is_the_only_one() {
 fn open_chat(db: &Db, name: &str) -> String {
     let mut conn = db.conn();
     let contact = shopchat::chat::Contact::new(Some(name), None).unwrap();
-    let (s, _) =
-        shopchat::chat::open_session(&mut conn, &shopchat::chat::NoNotify, None, &contact, || {
-            Ok(())
-        })
-        .unwrap();
+    let s = shopchat::chat::open_session(
+        &mut conn,
+        &shopchat::chat::NoNotify,
+        None,
+        &contact,
+        None,
+        || Ok(()),
+    )
+    .unwrap()
+    .session;
     shopchat::chat::post_message(
         &mut conn,
         &shopchat::chat::NoNotify,
@@ -169,7 +306,7 @@ fn close_is_idempotent_and_the_visitor_sees_it() {
         .unwrap();
     let poll =
         shopchat::chat::poll(&conn, &s, &shopchat::store::messages::Since::Start, 10).unwrap();
-    assert_eq!(poll.session_status, "closed");
+    assert_eq!(poll.session_status, shopchat::store::Status::Closed);
 }
 
 #[test]
@@ -216,9 +353,21 @@ fn archive_moves_old_closed_chats_only() {
         .collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&ANNA) && ids.contains(&LUKAS));
+    // Archiving is housekeeping: the chat keeps its last activity, so last
+    // month's chats do not top every list as "just now".
+    let anna = &v["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == ANNA)
+        .unwrap()
+        .clone();
+    assert_eq!(anna["updatedAt"], "2025-03-10T12:00:00.000Z");
+    let all = sh(&db, &["sessions", "--json"]).json();
+    assert_eq!(all["sessions"][0]["id"], OLENA, "{all}");
     // Active chats, however old, are untouched.
     let v = sh(&db, &["sessions", "--status", "active", "--json"]).json();
-    assert_eq!(v["total"], 4);
+    assert_eq!(v["total"], 3);
     let e = sh(&db, &["archive"]);
     assert_eq!(e.code, Some(2));
 }
@@ -230,7 +379,7 @@ fn backup_makes_a_checked_copy_and_never_overwrites_by_accident() {
     let d = dest.to_str().unwrap();
     let out = sh(&db, &["backup", d]).ok();
     assert!(
-        out.contains("6 chats, 11 messages") && out.contains("integrity check ok"),
+        out.contains("5 chats, 11 messages") && out.contains("integrity check ok"),
         "{out}"
     );
     let copy = shopchat::db::open_existing(&dest).unwrap();
@@ -322,9 +471,9 @@ fn demo_data_is_realistic_deterministic_and_makes_a_manager() {
                 (
                     s.session.id,
                     s.session.user_name,
-                    s.session.status,
+                    s.session.status.to_string(),
                     msgs.into_iter()
-                        .map(|m| (m.sender, m.message_text))
+                        .map(|m| (m.sender.to_string(), m.message_text))
                         .collect(),
                 )
             })
@@ -410,7 +559,7 @@ fn demo_data_keeps_existing_managers() {
     assert_eq!(ids, ["alice", "bob"]);
     assert_eq!(
         sh(&db, &["stats", "--json"]).json()["sessions"]["total"],
-        11
+        10
     );
 }
 

@@ -1,12 +1,13 @@
-//! Test support for the terminal commands: a database with fixed chats
-//! (fixed ids and times, so tables render the same on every run) and a
-//! builder that runs the real `shopchat` binary against it.
+//! Test support for the terminal commands: the one way tests run the real
+//! `shopchat` binary ([`shopchat`], a clean environment), a database with
+//! fixed chats (fixed ids and times, so tables render the same on every
+//! run), and a builder that runs the binary against it.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use shopchat::store::messages::NewMessage;
-use shopchat::store::{self, messages, sessions, Session};
+use shopchat::store::{self, messages, sessions, Sender, Session, Status};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_shopchat");
 
@@ -20,7 +21,7 @@ pub const ANNA: &str = "7b1c0e2d-2222-4333-8444-555566667777";
 pub const NONAME: &str = "c0ffee00-3333-4444-9555-666677778888";
 /// Lukas: archived in February.
 pub const LUKAS: &str = "deadbeef-4444-4555-a666-777788889999";
-/// Taras: active, no messages yet.
+/// Taras: active, no messages yet (so never listed).
 pub const TARAS: &str = "e5e5e5e5-5555-4666-b777-88889999aaaa";
 
 /// id, name, phone, manager, created, messages (author, text, time).
@@ -51,9 +52,9 @@ impl Db {
     /// The schema and managers with these ids.
     pub fn with_managers(ids: &[&str]) -> Db {
         let db = Db::empty();
-        let conn = db.conn();
+        let mut conn = db.conn();
         for id in ids {
-            shopchat::commands::managers::create(&conn, id, None, None).expect("manager");
+            shopchat::accounts::add_manager(&mut conn, id, None, None).expect("manager");
         }
         db
     }
@@ -62,8 +63,8 @@ impl Db {
     pub fn fixture() -> Db {
         let db = Db::empty();
         let mut conn = db.conn();
-        shopchat::commands::managers::create(&conn, "alice", Some("Alice"), None).unwrap();
-        shopchat::commands::managers::create(&conn, "bob", Some("Bob"), None).unwrap();
+        shopchat::accounts::add_manager(&mut conn, "alice", Some("Alice"), None).unwrap();
+        shopchat::accounts::add_manager(&mut conn, "bob", Some("Bob"), None).unwrap();
         let chats: &[FixtureChat] = &[
             (
                 OLENA,
@@ -176,19 +177,21 @@ impl Db {
                         id: id.to_string(),
                         user_name: name.map(str::to_string),
                         user_phone: phone.map(str::to_string),
-                        status: "active".into(),
+                        status: Status::Active,
                         manager_id: manager.map(str::to_string),
                         user_session_id: Some(format!("visitor-secret-number-{i:04}")),
                         created_at: created.to_string(),
                         updated_at: created.to_string(),
+                        user_email: None,
+                        away_at: None,
                     },
                 )?;
                 for (j, (who, text, at)) in msgs.iter().enumerate() {
                     let mid = format!("00000000-0000-4000-8000-{i:06}{j:06}");
                     let (sender, manager_id) = if *who == "user" {
-                        ("user", None)
+                        (Sender::User, None)
                     } else {
-                        ("manager", Some(*who))
+                        (Sender::Manager, Some(*who))
                     };
                     messages::insert(
                         tx,
@@ -200,12 +203,13 @@ impl Db {
                             manager_id,
                             client_message_id: None,
                             created_at: at,
+                            auto: false,
                         },
                     )?;
                 }
             }
-            sessions::set_status(tx, ANNA, "closed", "2025-03-10T12:00:00.000Z")?;
-            sessions::set_status(tx, LUKAS, "archived", "2025-02-20T12:00:00.000Z")?;
+            sessions::set_status(tx, ANNA, Status::Closed, "2025-03-10T12:00:00.000Z")?;
+            sessions::set_status(tx, LUKAS, Status::Archived, "2025-02-20T12:00:00.000Z")?;
             Ok(())
         })
         .expect("fixture");
@@ -223,17 +227,58 @@ impl Db {
     }
 }
 
-/// `shopchat --db PATH` with the test environment.
+/// Variables cleared for every run of the binary: shopchat's settings
+/// (and any a later feature reads), and what changes how a terminal
+/// program looks. A test sets what it means to test.
+const CLEARED_PREFIXES: &[&str] = &["CHAT_", "TELEGRAM_", "SMTP_", "SHOPCHAT_"];
+const CLEARED: &[&str] = &[
+    "NO_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "COLUMNS",
+    "LINES",
+    "TERM",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "RUST_LOG",
+];
+
+/// The one way tests run the binary: `shopchat` with none of the
+/// developer's or the CI machine's settings, in UTC. Everything that runs
+/// the binary starts here (or, when it runs it through a shell, applies
+/// [`clean_env`] to that).
+pub fn shopchat() -> std::process::Command {
+    let mut c = std::process::Command::new(BIN);
+    clean_env(&mut c);
+    c
+}
+
+/// Clears, on `cmd`, every variable shopchat or the terminal would read
+/// from the developer's or the CI machine's environment, and sets UTC, so
+/// the process sees only what the test sets.
+pub fn clean_env(cmd: &mut std::process::Command) {
+    for (name, _) in std::env::vars_os() {
+        let clear = name.to_str().is_some_and(|n| {
+            CLEARED_PREFIXES.iter().any(|p| n.starts_with(p)) || CLEARED.contains(&n)
+        });
+        if clear {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("TZ", "UTC");
+}
+
+/// `shopchat --db PATH` with a clean environment and a fixed, colourless,
+/// 100-column terminal; killed after two minutes.
 pub fn cmd_for(db: &Path) -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::new(BIN);
-    c.arg("--db")
+    let mut std = shopchat();
+    std.arg("--db")
         .arg(db)
         .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .env("TZ", "UTC")
-        .env_remove("CHAT_MANAGER")
-        .env_remove("CHAT_DB")
-        .timeout(std::time::Duration::from_secs(120));
+        .env("COLUMNS", "100");
+    let mut c = assert_cmd::Command::from_std(std);
+    c.timeout(std::time::Duration::from_secs(120));
     c
 }
 
@@ -295,18 +340,4 @@ pub fn sh(db: &Db, args: &[&str]) -> Run {
     let mut c = db.cmd();
     c.args(args);
     run(c)
-}
-
-/// Clears every variable shopchat reads (CHAT_*, TELEGRAM_*, SMTP_*), so a
-/// process started by a test sees only what the test sets.
-pub fn clean_env(cmd: &mut std::process::Command) {
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy();
-        if ["CHAT_", "TELEGRAM_", "SMTP_"]
-            .iter()
-            .any(|p| k.starts_with(p))
-        {
-            cmd.env_remove(k.as_ref());
-        }
-    }
 }

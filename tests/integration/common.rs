@@ -69,10 +69,10 @@ impl TestServer {
     pub fn start_with(configure: impl FnOnce(&mut Shared)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("chat.db");
-        let conn = shopchat::db::init(&db).expect("init db");
-        let token = shopchat::commands::managers::create(&conn, "alice", Some("Alice"), None)
+        let mut conn = shopchat::db::init(&db).expect("init db");
+        let token = shopchat::accounts::add_manager(&mut conn, "alice", Some("Alice"), None)
             .expect("manager");
-        let key = shopchat::commands::keys::create(&conn, "test").expect("key");
+        let key = shopchat::accounts::add_key(&mut conn, "test").expect("key");
         drop(conn);
         let mut shared = Shared::new(ServeConfig::for_tests(db.clone()));
         configure(&mut shared);
@@ -160,6 +160,23 @@ impl TestServer {
         )
     }
 
+    /// Opens a chat the way the widget does, with its first message;
+    /// returns (sessionId, userSessionId).
+    pub fn start_chat(&self, name: &str, text: &str) -> (String, String) {
+        let r = self.public(
+            "POST",
+            "/api/public/chat/sessions",
+            None,
+            Some(serde_json::json!({"userName": name, "messageText": text})),
+        );
+        assert_eq!(r.status, 201, "{r:?}");
+        let s = &r.body["session"];
+        (
+            s["id"].as_str().unwrap().to_string(),
+            s["userSessionId"].as_str().unwrap().to_string(),
+        )
+    }
+
     /// Sends a visitor message; returns its seq.
     pub fn visitor_says(&self, sid: &str, usid: &str, text: &str) -> i64 {
         let r = self.public(
@@ -213,5 +230,19 @@ pub fn call(url: &str, method: &str, headers: &[(&str, &str)], body: Option<&str
         body,
         text,
         headers,
+    }
+}
+
+/// Waits for an event rather than for the clock: checks `done` every 20 ms
+/// and fails the test, naming `what`, if it still does not hold after
+/// `timeout`.
+pub fn wait_until(what: &str, timeout: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }

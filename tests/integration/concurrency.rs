@@ -92,11 +92,12 @@ fn run(second_connection: bool) {
                         &NewMessage {
                             id: &id,
                             session_id: sid,
-                            sender: "manager",
+                            sender: shopchat::store::Sender::Manager,
                             text: &text,
                             manager_id: Some("alice"),
                             client_message_id: None,
                             created_at: &now,
+                            auto: false,
                         },
                     )
                     .map_err(|e| match e {

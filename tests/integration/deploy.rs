@@ -512,9 +512,9 @@ fn serve_as_deployed(db: &Path, key: &str, opts: Opts) -> Live {
 /// returned too.
 fn prepared_with_manager() -> (Prepared, String) {
     let p = Prepared::new();
-    let conn = shopchat::db::open_existing(&p.db).unwrap();
+    let mut conn = shopchat::db::open_existing(&p.db).unwrap();
     let token =
-        shopchat::commands::managers::create(&conn, "olga", Some("Olga"), None).expect("manager");
+        shopchat::accounts::add_manager(&mut conn, "olga", Some("Olga"), None).expect("manager");
     (p, token)
 }
 

@@ -36,9 +36,9 @@ impl Prepared {
     /// At `db` (its directory must exist).
     pub fn at(db: &Path) -> Prepared {
         let db = db.to_path_buf();
-        let conn = shopchat::db::init(&db).expect("init db");
-        shopchat::commands::managers::create(&conn, "alice", Some("Alice"), None).expect("manager");
-        let key = shopchat::commands::keys::create(&conn, "test").expect("key");
+        let mut conn = shopchat::db::init(&db).expect("init db");
+        shopchat::accounts::add_manager(&mut conn, "alice", Some("Alice"), None).expect("manager");
+        let key = shopchat::accounts::add_key(&mut conn, "test").expect("key");
         Prepared {
             _dir: None,
             db,
@@ -99,7 +99,7 @@ impl Live {
     /// `serve` on an existing database.
     pub fn on(db: &Path, key: &str, opts: Opts) -> Live {
         let mut cmd = match opts.nofile {
-            None => Command::new(BIN),
+            None => crate::clikit::shopchat(),
             Some(n) => {
                 let mut c = Command::new("sh");
                 c.arg("-c")
@@ -257,17 +257,28 @@ impl Live {
         (r.status, started.elapsed())
     }
 
-    /// Asserts /healthz answers 200 within `ms` (one retry, for a CI hiccup).
+    /// Asserts /healthz answers 200 within `ms`. Every try must be a 200;
+    /// of up to three tries one must be within the limit, so a moment when
+    /// the shared machine did not schedule us does not fail the test, while
+    /// a server that is slow every time does.
     pub fn assert_healthy_within(&self, ms: u64) {
         let limit = Duration::from_millis(ms);
-        let (status, took) = self.health();
-        if status == 200 && took <= limit {
-            return;
+        let mut tries = Vec::new();
+        for _ in 0..3 {
+            let (status, took) = self.health();
+            assert_eq!(
+                status,
+                200,
+                "/healthz answered {status} after {took:?}\n{}",
+                tail(&self.stderr(), 2000)
+            );
+            if took <= limit {
+                return;
+            }
+            tries.push(took);
         }
-        let (status2, took2) = self.health();
-        assert!(
-            status2 == 200 && took2 <= limit,
-            "/healthz: {status} in {took:?}, then {status2} in {took2:?} (limit {limit:?})\n{}",
+        panic!(
+            "/healthz took {tries:?} (limit {limit:?})\n{}",
             tail(&self.stderr(), 2000)
         );
     }

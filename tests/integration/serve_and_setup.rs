@@ -8,18 +8,10 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::prelude::*;
 
+/// `shopchat --db DB` with a clean environment.
 fn shopchat(db: &Path) -> Command {
-    let mut c = Command::cargo_bin("shopchat").unwrap();
+    let mut c = crate::clikit::shopchat();
     c.arg("--db").arg(db);
-    for var in [
-        "CHAT_API_KEYS",
-        "CHAT_MANAGER",
-        "TELEGRAM_BOT_TOKEN",
-        "TELEGRAM_CHAT_ID",
-        "CHAT_BIND",
-    ] {
-        c.env_remove(var);
-    }
     c
 }
 
@@ -37,11 +29,6 @@ fn schema(db: &Path) -> (i64, Vec<String>) {
         .map(Result::unwrap)
         .collect();
     (version, rows)
-}
-
-#[test]
-fn migrations_validate() {
-    shopchat::db::MIGRATIONS.validate().unwrap();
 }
 
 #[test]
@@ -181,6 +168,19 @@ fn keys_from_the_environment_mean_no_key_is_made() {
 }
 
 #[test]
+fn boolean_variables_take_one_and_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    for (value, on) in [("1", true), ("0", false), ("true", true), ("", false)] {
+        let (mut child, lines) = start_serve(&db, &[("CHAT_TRUST_PROXY", value)]);
+        let said = lines.iter().any(|l| l.contains("behind a proxy"));
+        assert_eq!(said, on, "CHAT_TRUST_PROXY={value:?}: {lines:?}");
+        sigterm(&child);
+        assert!(wait(&mut child).success());
+    }
+}
+
+#[test]
 fn bad_configuration_is_one_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
@@ -197,20 +197,46 @@ fn bad_configuration_is_one_clear_error() {
             Some(("CHAT_PUBLIC_URL", "chat.example")),
             "CHAT_PUBLIC_URL",
         ),
+        (
+            vec!["serve"],
+            Some(("CHAT_TRUST_PROXY", "lots")),
+            "CHAT_TRUST_PROXY",
+        ),
+        (
+            vec!["serve"],
+            Some(("CHAT_REQUEST_TIMEOUT", "0")),
+            "CHAT_REQUEST_TIMEOUT",
+        ),
+        (
+            vec!["serve"],
+            Some(("TELEGRAM_BOT_TOKEN", "123:abc")),
+            "TELEGRAM_CHAT_ID is not",
+        ),
+        (
+            vec!["serve", "--telegram-topics=maybe"],
+            None,
+            "TELEGRAM_TOPICS",
+        ),
     ] {
         let mut cmd = shopchat(&db);
         cmd.args(&args);
         if let Some((k, v)) = env {
             cmd.env(k, v);
         }
-        let out = cmd.output().unwrap();
+        // A setting wrongly accepted would start a server: stop it soon.
+        let out = assert_cmd::Command::from_std(cmd)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             err.starts_with("error: ") && err.contains(want),
             "{args:?}: {err}"
         );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(!err.contains("panicked"), "{err}");
+        assert!(!db.exists(), "{args:?}: checked before any work");
     }
     // A port in use is a clear error too.
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -227,6 +253,18 @@ fn bad_configuration_is_one_clear_error() {
 fn managers_and_keys_from_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chat.db");
+    // Commands never create a database by accident: a mistyped --db is an error.
+    for args in [
+        ["managers", "add", "alice"],
+        ["keys", "add", "shop.example"],
+    ] {
+        let out = shopchat(&db).args(args).output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no database at"), "{err}");
+        assert!(!db.exists(), "{args:?} created the database");
+    }
+    shopchat(&db).arg("create-tables").assert().success();
     let out = shopchat(&db)
         .args(["managers", "add", "alice", "--name", "Alice K."])
         .output()

@@ -548,10 +548,8 @@ impl Harness {
 
     /// Links manager `alice` to Telegram user `telegram_id`.
     pub fn link_alice(&self, telegram_id: i64) {
-        let conn = shopchat::db::open(&self.server.db).unwrap();
-        assert!(
-            shopchat::store::managers::set_telegram_id(&conn, "alice", Some(telegram_id)).unwrap()
-        );
+        let mut conn = shopchat::db::open(&self.server.db).unwrap();
+        assert!(shopchat::accounts::link_telegram(&mut conn, "alice", Some(telegram_id)).unwrap());
     }
 
     /// The visitor's view of a session: (messages, sessionStatus).
