@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test shopchat has: formatting, lints, the Rust unit and
-# integration tests (real server, real binary, Debian's nginx in front of
-# it), and the browser tests in headless Chromium. Installs what it needs on
-# a fresh Debian machine (nginx and chromium from apt, playwright-core from
-# npm, aiosmtpd from PyPI).
+# integration tests (real server, real binary, Debian's nginx and Caddy in
+# front of it), and the browser tests in headless Chromium. Installs what it
+# needs on a fresh Debian machine (nginx, caddy and chromium from apt,
+# playwright-core from npm, aiosmtpd from PyPI).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -29,9 +29,10 @@ step "formatting and lints"
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 
-step "Rust tests (unit, HTTP API, CLI, Telegram fake, SMTP server, nginx in front)"
-# The deploy tests start Debian's nginx with the shipped site.
+step "Rust tests (unit, HTTP API, CLI, Telegram fake, SMTP server, nginx and Caddy in front)"
+# The deploy tests start Debian's nginx and Caddy with the shipped files.
 need nginx nginx
+need caddy caddy
 # The email tests start a real SMTP server on loopback (aiosmtpd, PyPI).
 if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
     if ! python3 -m pip --version >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -1,12 +1,14 @@
 //! deploy/ as shipped. Debian's nginx runs the shipped site
-//! (deploy/nginx/shopchat.conf) on loopback in front of the real `shopchat
-//! serve --trust-proxy --no-demo`, as deploy/shopchat.service starts it,
-//! over HTTPS with a certificate made at start. The site file is changed
-//! only where a test machine must differ: server name, certificate, ports,
-//! upstream port, log and web-root paths. Clients connect from addresses of
-//! their own (127.0.0.2, 127.0.0.3, ...), as visitors on the internet do,
-//! so nginx and shopchat see one address per visitor. Also: the backup
-//! script's rotation, and the systemd units checked by systemd-analyze.
+//! (deploy/nginx/shopchat.conf), and Debian's Caddy the shipped Caddyfile,
+//! on loopback in front of the real `shopchat serve --trust-proxy
+//! --no-demo`, as deploy/shopchat.service starts it, over HTTPS with a
+//! certificate made at start. The files are changed only where a test
+//! machine must differ: server name, certificate, ports, upstream port, log
+//! and data paths. Clients connect from addresses of their own (127.0.0.2,
+//! 127.0.0.3, ...), as visitors on the internet do, so the proxy and
+//! shopchat see one address per visitor. Also: the backup script's
+//! rotation, the systemd units checked by systemd-analyze, and the tests
+//! docs/SECURITY.md names.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
@@ -24,26 +26,28 @@ use crate::live::{self, heavy, parse_answer, Lat, Live, Opts, Prepared, RawAnswe
 use crate::telegram_fake::TestPki;
 
 const SITE: &str = include_str!("../../deploy/nginx/shopchat.conf");
+const CADDYFILE: &str = include_str!("../../deploy/Caddyfile");
 
 /// `127.0.0.N`: a visitor (or attacker) of its own.
 fn addr(n: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, n))
 }
 
-/// Debian's nginx binary; these tests need it (./test.sh installs it).
-fn nginx_binary() -> PathBuf {
-    let candidates = std::env::var_os("SHOPCHAT_NGINX")
+/// A Debian package's program these tests need (./test.sh installs it),
+/// or the one named by the environment variable `var`.
+fn program(var: &str, paths: &[&str], package: &str) -> PathBuf {
+    let candidates = std::env::var_os(var)
         .map(PathBuf::from)
         .into_iter()
-        .chain(["/usr/sbin/nginx".into(), "/usr/local/sbin/nginx".into()]);
+        .chain(paths.iter().map(PathBuf::from));
     for c in candidates {
         if c.is_file() {
             return c;
         }
     }
     panic!(
-        "the deploy tests need Debian's nginx: `apt-get install nginx` \
-         (./test.sh installs it when run as root), or set SHOPCHAT_NGINX"
+        "the deploy tests need Debian's {package}: `apt-get install {package}` \
+         (./test.sh installs it when run as root), or set {var}"
     );
 }
 
@@ -136,8 +140,44 @@ http {{
     )
 }
 
-/// nginx with the shipped site, in front of `upstream`. Stopped when dropped.
-struct Nginx {
+/// The shipped Caddyfile with what a test machine must change: the site's
+/// name and port, the test certificate (so no ACME), its own ports, no
+/// admin endpoint, data in `dir`; each change checked.
+fn caddyfile_for_test(dir: &Path, https: u16, http: u16, upstream: SocketAddr) -> String {
+    let d = dir.display();
+    let edits: [(&str, String); 3] = [
+        (
+            "\n{\n",
+            format!(
+                "\n{{\n\tadmin off\n\thttp_port {http}\n\thttps_port {https}\n\
+                 \tstorage file_system {d}/caddy\n"
+            ),
+        ),
+        (
+            "\nchat.shop.example {\n",
+            format!("\nhttps://localhost:{https} {{\n\ttls {d}/chain.pem {d}/key.pem\n"),
+        ),
+        (
+            "reverse_proxy 127.0.0.1:8080 {",
+            format!("reverse_proxy {upstream} {{"),
+        ),
+    ];
+    let mut file = CADDYFILE.to_string();
+    for (from, to) in edits {
+        assert_eq!(
+            file.matches(from).count(),
+            1,
+            "deploy/Caddyfile no longer has `{from}` once; update this test's edits"
+        );
+        file = file.replacen(from, &to, 1);
+    }
+    file
+}
+
+/// nginx or Caddy with the shipped configuration, in front of `upstream`.
+/// Stopped when dropped.
+struct Proxy {
+    name: &'static str,
     child: Child,
     dir: tempfile::TempDir,
     https: SocketAddr,
@@ -145,35 +185,74 @@ struct Nginx {
     tls: Arc<rustls::ClientConfig>,
 }
 
-impl Nginx {
-    fn start(upstream: SocketAddr) -> Nginx {
-        let bin = nginx_binary();
-        let pki = TestPki::new();
-        let mut last_error = String::new();
-        // A port picked free may be taken before nginx binds it: try again.
-        for _ in 0..3 {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let p = dir.path();
+impl Proxy {
+    /// Debian's nginx with the shipped site.
+    fn nginx(upstream: SocketAddr) -> Proxy {
+        let bin = program(
+            "SHOPCHAT_NGINX",
+            &["/usr/sbin/nginx", "/usr/local/sbin/nginx"],
+            "nginx",
+        );
+        Proxy::start("nginx", |p, https, http| {
             std::fs::create_dir_all(p.join("tmp")).unwrap();
             std::fs::create_dir_all(p.join("acme")).unwrap();
-            std::fs::write(p.join("chain.pem"), &pki.chain_pem).unwrap();
-            std::fs::write(p.join("key.pem"), &pki.key_pem).unwrap();
-            let (https, http) = (free_port(), free_port());
             std::fs::write(p.join("site.conf"), site_for_test(p, https, http, upstream)).unwrap();
             std::fs::write(p.join("nginx.conf"), main_for_test(p)).unwrap();
-            let log = std::fs::File::create(p.join("stderr.log")).unwrap();
-            let mut child = Command::new(&bin)
-                .arg("-p")
+            let mut c = Command::new(&bin);
+            c.arg("-p")
                 .arg(p)
                 .arg("-e")
                 .arg(p.join("error.log"))
                 .arg("-c")
-                .arg(p.join("nginx.conf"))
+                .arg(p.join("nginx.conf"));
+            c
+        })
+    }
+
+    /// Debian's Caddy with the shipped Caddyfile.
+    fn caddy(upstream: SocketAddr) -> Proxy {
+        let bin = program(
+            "SHOPCHAT_CADDY",
+            &["/usr/bin/caddy", "/usr/local/bin/caddy"],
+            "caddy",
+        );
+        Proxy::start("Caddy", |p, https, http| {
+            std::fs::write(
+                p.join("Caddyfile"),
+                caddyfile_for_test(p, https, http, upstream),
+            )
+            .unwrap();
+            let mut c = Command::new(&bin);
+            c.args(["run", "--adapter", "caddyfile", "--config"])
+                .arg(p.join("Caddyfile"))
+                .env("HOME", p)
+                .env("XDG_DATA_HOME", p)
+                .env("XDG_CONFIG_HOME", p);
+            c
+        })
+    }
+
+    /// Writes the test certificate into a fresh folder, lets `prepare`
+    /// write the configuration and make the command, runs it and waits
+    /// until both ports listen.
+    fn start(name: &'static str, prepare: impl Fn(&Path, u16, u16) -> Command) -> Proxy {
+        let pki = TestPki::new();
+        let mut last_error = String::new();
+        // A port picked free may be taken before the proxy binds it: try
+        // again.
+        for _ in 0..3 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let p = dir.path();
+            std::fs::write(p.join("chain.pem"), &pki.chain_pem).unwrap();
+            std::fs::write(p.join("key.pem"), &pki.key_pem).unwrap();
+            let (https, http) = (free_port(), free_port());
+            let log = std::fs::File::create(p.join("stderr.log")).unwrap();
+            let mut child = prepare(p, https, http)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()
-                .expect("nginx starts");
+                .unwrap_or_else(|e| panic!("{name} does not start: {e}"));
             let https = SocketAddr::from(([127, 0, 0, 1], https));
             let http = SocketAddr::from(([127, 0, 0, 1], http));
             let deadline = Instant::now() + Duration::from_secs(10);
@@ -187,7 +266,8 @@ impl Nginx {
                     break;
                 }
                 if TcpStream::connect(https).is_ok() && TcpStream::connect(http).is_ok() {
-                    return Nginx {
+                    return Proxy {
+                        name,
                         child,
                         dir,
                         https,
@@ -197,15 +277,15 @@ impl Nginx {
                 }
                 assert!(
                     Instant::now() < deadline,
-                    "nginx did not listen within 10 s"
+                    "{name} did not listen within 10 s"
                 );
                 thread::sleep(Duration::from_millis(10));
             }
         }
-        panic!("nginx would not start with the shipped site:\n{last_error}");
+        panic!("{name} would not start with the shipped configuration:\n{last_error}");
     }
 
-    /// A TLS connection to nginx from `from`, handshake done.
+    /// A TLS connection to the proxy from `from`, handshake done.
     fn connect(&self, from: IpAddr) -> std::io::Result<Tls> {
         let mut sock = connect_from(from, self.https)?;
         sock.set_nodelay(true)?;
@@ -220,7 +300,7 @@ impl Nginx {
         Ok(rustls::StreamOwned::new(conn, sock))
     }
 
-    /// Sends `bytes` over HTTPS from `from` and reads until nginx closes
+    /// Sends `bytes` over HTTPS from `from` and reads until the proxy closes
     /// the connection or `wait` passes.
     fn raw(&self, from: IpAddr, bytes: &[u8], wait: Duration) -> RawAnswer {
         let Ok(mut s) = self.connect(from) else {
@@ -244,7 +324,7 @@ impl Nginx {
         Answer::from(a)
     }
 
-    /// GET /healthz through nginx from `from`: (status, how long),
+    /// GET /healthz through the proxy from `from`: (status, how long),
     /// connection and TLS handshake included.
     fn health(&self, from: IpAddr) -> (u16, Duration) {
         let started = Instant::now();
@@ -252,7 +332,7 @@ impl Nginx {
         (a.status, started.elapsed())
     }
 
-    /// /healthz through nginx answers 200 within `ms` (one retry, for a
+    /// /healthz through the proxy answers 200 within `ms` (one retry, for a
     /// CI hiccup).
     fn assert_healthy_within(&self, from: IpAddr, ms: u64) {
         let limit = Duration::from_millis(ms);
@@ -263,7 +343,8 @@ impl Nginx {
         let (status2, took2) = self.health(from);
         assert!(
             status2 == 200 && took2 <= limit,
-            "/healthz through nginx: {status} in {took:?}, then {status2} in {took2:?} (limit {limit:?})\n{}",
+            "/healthz through {}: {status} in {took:?}, then {status2} in {took2:?} (limit {limit:?})\n{}",
+            self.name,
             self.error_log()
         );
     }
@@ -289,17 +370,17 @@ impl Nginx {
     fn error_log(&self) -> String {
         let p = self.dir.path();
         let mut s = String::new();
-        for f in ["error.log", "shopchat.error.log"] {
+        for f in ["error.log", "shopchat.error.log", "stderr.log"] {
             s += &std::fs::read_to_string(p.join(f)).unwrap_or_default();
         }
         live::tail(&s, 2000).to_string()
     }
 }
 
-impl Drop for Nginx {
+impl Drop for Proxy {
     fn drop(&mut self) {
-        // TERM: the master stops its workers and exits (a KILL would leave
-        // the workers listening).
+        // TERM: nginx's master stops its workers and exits (a KILL would
+        // leave the workers listening); Caddy stops.
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -519,7 +600,7 @@ fn prepared_with_manager() -> (Prepared, String) {
 }
 
 /// A visitor's chat through nginx from `from`: (session id, secret).
-fn open_chat(nx: &Nginx, from: IpAddr, key: &str) -> (String, String) {
+fn open_chat(nx: &Proxy, from: IpAddr, key: &str) -> (String, String) {
     let a = nx.call(
         from,
         "POST",
@@ -541,12 +622,10 @@ fn open_chat(nx: &Nginx, from: IpAddr, key: &str) -> (String, String) {
 fn a_widget_conversation_works_through_nginx_and_a_long_poll_gets_the_reply_at_once() {
     let (p, token) = prepared_with_manager();
     let s = serve_as_deployed(&p.db, &p.key, Opts::default());
-    let nx = Nginx::start(s.addr);
-    let (visitor, other, manager) = (addr(2), addr(3), addr(4));
-    let key = p.key.as_str();
-    let bearer = format!("Bearer {token}");
+    let nx = Proxy::nginx(s.addr);
 
-    // Plain HTTP only redirects, to this server's name.
+    // Plain HTTP only redirects, to this server's name (never to a Host a
+    // client made up).
     let a = Answer::from(live::raw(
         nx.http,
         b"GET /chat?x=1 HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
@@ -557,6 +636,67 @@ fn a_widget_conversation_works_through_nginx_and_a_long_poll_gets_the_reply_at_o
         a.header("location").as_deref(),
         Some("https://localhost/chat?x=1")
     );
+    let secrets = conversation(&nx, &p.key, &token);
+
+    // Neither nginx's access log nor shopchat's has a secret in it: the
+    // manager's token, the visitors' secrets (the widget key is public).
+    let nginx_log = std::fs::read_to_string(nx.dir.path().join("shopchat.access.log")).unwrap();
+    assert!(
+        nginx_log.contains("/api/public/chat/sessions/"),
+        "{nginx_log}"
+    );
+    let shopchat_log = s.stderr();
+    for secret in &secrets {
+        assert!(
+            !nginx_log.contains(secret.as_str()),
+            "nginx logged {secret}"
+        );
+        assert!(
+            !shopchat_log.contains(secret.as_str()),
+            "shopchat logged {secret}"
+        );
+    }
+    assert!(!nginx_log.contains("userSessionId="), "{nginx_log}");
+}
+
+#[test]
+fn a_widget_conversation_works_through_caddy_and_a_long_poll_gets_the_reply_at_once() {
+    let (p, token) = prepared_with_manager();
+    let s = serve_as_deployed(&p.db, &p.key, Opts::default());
+    let cx = Proxy::caddy(s.addr);
+
+    // Plain HTTP only redirects to HTTPS.
+    let a = Answer::from(live::raw(
+        cx.http,
+        format!(
+            "GET /chat?x=1 HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\n\r\n",
+            cx.http.port()
+        )
+        .as_bytes(),
+        Duration::from_secs(5),
+    ));
+    assert!(a.status == 301 || a.status == 308, "{a:?}");
+    let to = a.header("location").unwrap_or_default();
+    assert!(
+        to.starts_with("https://localhost") && to.ends_with("/chat?x=1"),
+        "{a:?}"
+    );
+    let secrets = conversation(&cx, &p.key, &token);
+    let shopchat_log = s.stderr();
+    for secret in &secrets {
+        assert!(
+            !shopchat_log.contains(secret.as_str()),
+            "shopchat logged {secret}"
+        );
+    }
+}
+
+/// A conversation through `nx` as the widget and the panel have it; the
+/// secrets it used (for checking logs).
+fn conversation(nx: &Proxy, key: &str, token: &str) -> Vec<String> {
+    let (visitor, other, manager) = (addr(2), addr(3), addr(4));
+    let bearer = format!("Bearer {token}");
+
     // The widget and the panel load; the demo page is off.
     let w = nx.call(visitor, "GET", "/widget.js", &[], None);
     assert_eq!(w.status, 200);
@@ -570,7 +710,7 @@ fn a_widget_conversation_works_through_nginx_and_a_long_poll_gets_the_reply_at_o
 
     // A poll that waits the longest a client may ask for, with nothing
     // happening, comes back as usual: the proxy does not cut it.
-    let (quiet_sid, quiet_usid) = open_chat(&nx, other, key);
+    let (quiet_sid, quiet_usid) = open_chat(nx, other, key);
     let quiet = {
         let nx = &nx;
         let path = format!("/api/public/chat/sessions/{quiet_sid}/messages?since=0&wait=30");
@@ -591,7 +731,7 @@ fn a_widget_conversation_works_through_nginx_and_a_long_poll_gets_the_reply_at_o
         let quiet = sc.spawn(quiet);
 
         // The visitor writes; a manager sees it waiting.
-        let (sid, usid) = open_chat(&nx, visitor, key);
+        let (sid, usid) = open_chat(nx, visitor, key);
         let visitor_headers = [("X-API-Key", key), ("X-User-Session-Id", usid.as_str())];
         let a = nx.call(
             visitor,
@@ -713,7 +853,7 @@ fn a_widget_conversation_works_through_nginx_and_a_long_poll_gets_the_reply_at_o
         assert_eq!(old.status, 200, "{old:?}");
 
         let (a, took) = quiet.join().unwrap();
-        assert_eq!(a.status, 200, "a 30 s poll through nginx: {a:?}");
+        assert_eq!(a.status, 200, "a 30 s poll through {}: {a:?}", nx.name);
         assert_eq!(a.json["messages"].as_array().map(Vec::len), Some(0));
         assert!(
             took >= Duration::from_secs(29) && took < Duration::from_secs(35),
@@ -721,22 +861,7 @@ fn a_widget_conversation_works_through_nginx_and_a_long_poll_gets_the_reply_at_o
         );
     });
 
-    // Neither nginx's access log nor shopchat's has a secret in it: the
-    // manager's token, the visitors' secrets (the widget key is public).
-    let nginx_log = std::fs::read_to_string(nx.dir.path().join("shopchat.access.log")).unwrap();
-    assert!(
-        nginx_log.contains("/api/public/chat/sessions/"),
-        "{nginx_log}"
-    );
-    let shopchat_log = s.stderr();
-    for (what, secret) in [
-        ("token", token.as_str()),
-        ("visitor secret", quiet_usid.as_str()),
-    ] {
-        assert!(!nginx_log.contains(secret), "nginx logged the {what}");
-        assert!(!shopchat_log.contains(secret), "shopchat logged the {what}");
-    }
-    assert!(!nginx_log.contains("userSessionId="), "{nginx_log}");
+    vec![token.to_string(), quiet_usid]
 }
 
 #[test]
@@ -744,8 +869,44 @@ fn x_forwarded_for_reaches_shopchat_so_its_limits_are_per_visitor_not_per_proxy(
     let p = Prepared::new();
     // The default: 10 new chats a minute per client address.
     let s = serve_as_deployed(&p.db, &p.key, Opts::default());
-    let nx = Nginx::start(s.addr);
-    let key = p.key.as_str();
+    let nx = Proxy::nginx(s.addr);
+    limits_are_per_visitor(&nx, &s, &p.key);
+
+    // nginx's own limit is per client too: one address flooding gets 429
+    // (JSON, with Retry-After) from nginx, and another is served as usual.
+    let mut flood = nx.connect(addr(5)).unwrap();
+    let req = request("GET", "/healthz", &[], None, false);
+    let mut statuses = Vec::new();
+    for _ in 0..400 {
+        if flood.write_all(req.as_bytes()).is_err() {
+            break;
+        }
+        let a = read_one(&mut flood, Duration::from_secs(5));
+        statuses.push(a.status);
+        if a.status == 429 {
+            assert_eq!(a.json["error"]["code"], "too_many_requests", "{a:?}");
+            assert_eq!(a.header("retry-after").as_deref(), Some("1"));
+            break;
+        }
+        assert_eq!(a.status, 200, "{a:?}");
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&429),
+        "no limit after {} requests",
+        statuses.len()
+    );
+    assert!(
+        statuses.len() > 150,
+        "limited after only {} requests",
+        statuses.len()
+    );
+    nx.assert_healthy_within(addr(6), 100);
+}
+
+/// Through `nx`, shopchat's limit on new chats counts each visitor's
+/// address, and a forged X-Forwarded-For changes nothing.
+fn limits_are_per_visitor(nx: &Proxy, s: &Live, key: &str) {
     let new_chat = |from: IpAddr, extra: &[(&str, &str)]| {
         let mut headers = vec![("X-API-Key", key)];
         headers.extend_from_slice(extra);
@@ -781,37 +942,6 @@ fn x_forwarded_for_reaches_shopchat_so_its_limits_are_per_visitor_not_per_proxy(
     assert_eq!(new_chat(addr(3), &[]).status, 201);
     // (Without --trust-proxy, where shopchat is reachable directly, the
     // header counts for nothing: api_public.rs shows it.)
-
-    // nginx's own limit is per client too: one address flooding gets 429
-    // (JSON, with Retry-After) from nginx, and another is served as usual.
-    let mut flood = nx.connect(addr(5)).unwrap();
-    let req = request("GET", "/healthz", &[], None, false);
-    let mut statuses = Vec::new();
-    for _ in 0..400 {
-        if flood.write_all(req.as_bytes()).is_err() {
-            break;
-        }
-        let a = read_one(&mut flood, Duration::from_secs(5));
-        statuses.push(a.status);
-        if a.status == 429 {
-            assert_eq!(a.json["error"]["code"], "too_many_requests", "{a:?}");
-            assert_eq!(a.header("retry-after").as_deref(), Some("1"));
-            break;
-        }
-        assert_eq!(a.status, 200, "{a:?}");
-    }
-    assert_eq!(
-        statuses.last(),
-        Some(&429),
-        "no limit after {} requests",
-        statuses.len()
-    );
-    assert!(
-        statuses.len() > 150,
-        "limited after only {} requests",
-        statuses.len()
-    );
-    nx.assert_healthy_within(addr(6), 100);
 }
 
 /// Every hostile request of hostile.rs, sent through nginx: what comes
@@ -821,7 +951,7 @@ fn hostile_requests_through_nginx_are_refused_there_and_never_reach_shopchat() {
     let _g = heavy();
     let p = Prepared::new();
     let s = serve_as_deployed(&p.db, &p.key, Opts::default());
-    let nx = Nginx::start(s.addr);
+    let nx = Proxy::nginx(s.addr);
     let idle = s.settled_threads();
     let (attacker, bystander) = (addr(2), addr(9));
     // Every attack aims at a path under /hostile/, so shopchat's request
@@ -941,7 +1071,7 @@ fn slow_and_idle_clients_through_nginx_hold_nginx_connections_not_shopchats() {
     let _ = shopchat::http::raise_fd_limit();
     let p = Prepared::new();
     let s = serve_as_deployed(&p.db, &p.key, Opts::default());
-    let nx = Nginx::start(s.addr);
+    let nx = Proxy::nginx(s.addr);
     let idle_threads = s.settled_threads();
     let (sid, usid) = open_chat(&nx, addr(9), &p.key);
     let fds_before = s.fds();
@@ -1036,7 +1166,7 @@ fn a_burst_of_200_visitors_and_50_posting_through_nginx_all_get_their_answers() 
     let _g = heavy();
     let p = Prepared::new();
     let s = serve_as_deployed(&p.db, &p.key, Opts::default().env("CHAT_SESSION_RATE", "0"));
-    let nx = Nginx::start(s.addr);
+    let nx = Proxy::nginx(s.addr);
     // 200 visitors, each from its own address, all at once.
     let conns: Vec<Tls> = (0..200u8)
         .map(|i| {
@@ -1145,11 +1275,55 @@ fn a_burst_of_200_visitors_and_50_posting_through_nginx_all_get_their_answers() 
 fn with_shopchat_down_nginx_answers_503_in_shopchats_json_shape() {
     let p = Prepared::new();
     let mut s = serve_as_deployed(&p.db, &p.key, Opts::default());
-    let nx = Nginx::start(s.addr);
+    let nx = Proxy::nginx(s.addr);
     nx.assert_healthy_within(addr(2), 1000);
     s.signal("KILL");
     let _ = s.wait_exit(Duration::from_secs(5));
     let a = nx.call(addr(2), "GET", "/healthz", &[], None);
+    assert_eq!(a.status, 503, "{a:?}");
+    assert_eq!(a.json["error"]["code"], "unavailable", "{a:?}");
+    assert_eq!(a.header("retry-after").as_deref(), Some("5"));
+}
+
+#[test]
+fn through_caddy_limits_are_per_visitor_bodies_over_64_kib_are_refused_and_a_down_server_is_json() {
+    let p = Prepared::new();
+    let mut s = serve_as_deployed(&p.db, &p.key, Opts::default());
+    let cx = Proxy::caddy(s.addr);
+    limits_are_per_visitor(&cx, &s, &p.key);
+
+    // A body over 64 KiB, declared or chunked: 413 from Caddy, in
+    // shopchat's JSON shape or shopchat's own.
+    let big = "a".repeat(70 * 1024);
+    let declared = format!(
+        "POST /api/public/chat/sessions HTTP/1.1\r\nHost: localhost\r\nX-API-Key: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{big}",
+        p.key,
+        big.len()
+    );
+    let chunked = format!(
+        "POST /api/public/chat/sessions HTTP/1.1\r\nHost: localhost\r\nX-API-Key: {}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{big}\r\n0\r\n\r\n",
+        p.key,
+        big.len()
+    );
+    let huge = "POST /api/public/chat/sessions HTTP/1.1\r\nHost: localhost\r\n\
+                Content-Length: 1000000000000\r\n\r\nabc"
+        .to_string();
+    for (what, req) in [("declared", declared), ("chunked", chunked), ("huge", huge)] {
+        let a = Answer::from(cx.raw(addr(5), req.as_bytes(), Duration::from_secs(5)));
+        assert_eq!(a.status, 413, "{what}: {a:?}");
+        assert_eq!(
+            a.json["error"]["code"], "payload_too_large",
+            "{what}: {a:?}"
+        );
+    }
+    cx.assert_healthy_within(addr(6), 100);
+
+    // shopchat down: 503, JSON, Retry-After.
+    s.signal("KILL");
+    let _ = s.wait_exit(Duration::from_secs(5));
+    let a = cx.call(addr(6), "GET", "/healthz", &[], None);
     assert_eq!(a.status, 503, "{a:?}");
     assert_eq!(a.json["error"]["code"], "unavailable", "{a:?}");
     assert_eq!(a.header("retry-after").as_deref(), Some("5"));
