@@ -924,6 +924,11 @@ fn limits_are_per_visitor(nx: &Proxy, s: &Live, key: &str) {
     let limited = new_chat(addr(2), &[]);
     assert_eq!(limited.status, 429, "{limited:?}");
     assert!(limited.header("retry-after").is_some(), "{limited:?}");
+    // shopchat's own answer, passed through as it is (the proxy's JSON
+    // refusals are only for what the proxy itself refuses).
+    assert_eq!(limited.json["error"]["code"], "too_many_requests");
+    let message = limited.json["error"]["message"].as_str().unwrap_or("");
+    assert!(!message.contains("this address"), "{limited:?}");
     // shopchat's limiter said so, not nginx's (whose limits are far above).
     assert!(
         crate::telegram_fake::eventually(Duration::from_secs(5), || s
