@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test shopchat has: formatting, lints, the Rust unit and
 # integration tests (real server, real binary, Debian's nginx and Caddy in
-# front of it), and the browser tests in headless Chromium. Installs what it
-# needs on a fresh Debian machine (nginx, caddy and chromium from apt,
-# playwright-core from npm, aiosmtpd from PyPI).
+# front of it), schemathesis against the OpenAPI document, and the browser
+# tests in headless Chromium. Installs what it needs on a fresh Debian
+# machine (nginx, caddy and chromium from apt, playwright-core from npm,
+# aiosmtpd and schemathesis from PyPI).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -47,6 +48,9 @@ cargo test --quiet 2>&1 | tee -a "$LOG"
 
 step "the vendored tiny_http's own tests (vendor/tiny_http/PATCHED.md)"
 cargo test --quiet -p tiny_http 2>&1 | tee -a "$LOG"
+
+step "schemathesis: the live server against docs/openapi.json"
+tests/schemathesis/run.sh 2>&1 | tee -a "$LOG"
 
 step "browser tests (headless Chromium)"
 need chromium chromium

@@ -607,7 +607,7 @@ pub fn parse_since(since: Option<&str>) -> Result<Since> {
                 }
                 Ok(Since::Seq(n))
             } else if let Some(t) = time::parse(s) {
-                Ok(Since::Time(time::format(t)))
+                Ok(Since::Time(time::format(time::clamp_to_rfc3339(t))))
             } else {
                 Err(Error::bad_request(
                     "since must be a seq (>= 0) or an RFC 3339 time",
@@ -728,6 +728,17 @@ mod tests {
         assert_eq!(
             parse_since(Some("2026-11-24T07:42:56.123456+02:00")).unwrap(),
             Since::Time("2026-11-24T05:42:56.123Z".into())
+        );
+        // An offset can take a time out of years 0000..9999, which RFC 3339
+        // cannot write: the cursor echoed back must still be a valid time,
+        // and mean the same (no message is that old, or that new).
+        assert_eq!(
+            parse_since(Some("0000-01-01T00:00:00+01:00")).unwrap(),
+            Since::Time("0000-01-01T00:00:00.000Z".into())
+        );
+        assert_eq!(
+            parse_since(Some("9999-12-31T23:59:59-01:00")).unwrap(),
+            Since::Time("9999-12-31T23:59:59.999Z".into())
         );
         assert!(parse_since(Some("-1")).is_err());
         assert!(parse_since(Some("yesterday")).is_err());

@@ -172,7 +172,24 @@ struct TypingBody {
 
 #[derive(serde::Deserialize)]
 struct SeenBody {
+    #[serde(deserialize_with = "whole_number")]
     seq: i64,
+}
+
+/// A JSON integer, also when written with a zero fraction (`5.0`): JSON
+/// does not tell the two apart, and neither does the API's JSON Schema.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<i64, D::Error> {
+    let n = <serde_json::Number as serde::Deserialize>::deserialize(d)?;
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    // i64::MAX as f64 rounds up to 2^63, which is out of range.
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!(
+            "expected a whole number from -2^63 to 2^63-1, not {n}"
+        ))),
+    }
 }
 
 /// POST .../typing {typing}: for either side; 204.

@@ -1,5 +1,6 @@
-//! The widget, the demo page and the admin panel, compiled into the
-//! binary. Static files carry an ETag; admin pages a strict CSP.
+//! The widget, the demo page, the admin panel and the OpenAPI document,
+//! compiled into the binary. Static files carry an ETag; admin pages a
+//! strict CSP.
 
 use std::sync::LazyLock;
 
@@ -11,6 +12,8 @@ const DEMO_HTML: &str = include_str!("../web/demo.html");
 const ADMIN_HTML: &str = include_str!("../web/admin.html");
 const ADMIN_JS: &str = include_str!("../web/admin.js");
 const ADMIN_CSS: &str = include_str!("../web/admin.css");
+/// The HTTP API's one machine-readable description, as kept in docs/.
+const OPENAPI_JSON: &str = include_str!("../../docs/openapi.json");
 
 const ADMIN_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
@@ -38,6 +41,8 @@ static ADMIN_SCRIPT: LazyLock<Asset> =
     LazyLock::new(|| asset_of(ADMIN_JS, "application/javascript; charset=utf-8"));
 static ADMIN_STYLE: LazyLock<Asset> =
     LazyLock::new(|| asset_of(ADMIN_CSS, "text/css; charset=utf-8"));
+static OPENAPI: LazyLock<Asset> =
+    LazyLock::new(|| asset_of(OPENAPI_JSON, "application/json; charset=utf-8"));
 
 /// Serves a static asset, answering 304 when the client has it.
 fn serve(req: &Request, a: &Asset) -> Reply {
@@ -69,6 +74,11 @@ fn serve(req: &Request, a: &Asset) -> Reply {
 /// GET /widget.js, loadable from any site.
 pub fn widget(req: &Request) -> Reply {
     serve(req, &WIDGET).with_header("Access-Control-Allow-Origin", "*")
+}
+
+/// GET /api/openapi.json: public, so API tools on any origin may load it.
+pub fn openapi(req: &Request) -> Reply {
+    serve(req, &OPENAPI).with_header("Access-Control-Allow-Origin", "*")
 }
 
 /// GET /chat and /chat/:id: the admin panel's one page.

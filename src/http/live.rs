@@ -159,6 +159,19 @@ impl Live {
         self.cond.notify_one();
     }
 
+    /// Puts back a request that was woken for nothing (no per-chat cap:
+    /// it was counted before).
+    fn repark(&self, p: Parked) {
+        let mut st = self.lock();
+        st.parked += 1;
+        match &p.park {
+            Park::Feed { .. } => st.feeds.push(p),
+            Park::Poll { session_id, .. } => {
+                st.polls.entry(session_id.clone()).or_default().insert(0, p)
+            }
+        }
+    }
+
     /// Records typing by `role` in a chat; the other side's polls (and the
     /// admin feed, for visitors) wake when it changes.
     pub fn typing(&self, session_id: &str, role: Role, on: bool) {
@@ -294,9 +307,16 @@ impl Live {
                 let due = take_due(&mut st);
                 (due, st.stopping)
             };
+            let now = Instant::now();
             for p in due {
-                let reply = match answer(&conn, self, &p.park) {
-                    Ok(r) => r,
+                let reply = match answer_value(&conn, self, &p.park) {
+                    // Woken by a change that shows nothing new to this client (its own
+                    // "seen", say): it goes on waiting.
+                    Ok(v) if p.until > now && !stopping && nothing_new(&p.park, &v) => {
+                        self.repark(p);
+                        continue;
+                    }
+                    Ok(v) => Reply::ok(&v),
                     Err(e) => Reply::error(&e),
                 };
                 (p.respond)(reply);
@@ -415,8 +435,8 @@ fn take_due(st: &mut State) -> Vec<Parked> {
     due
 }
 
-/// The answer to a poll as it stands now.
-pub fn answer(conn: &Connection, live: &Live, park: &Park) -> Result<Reply> {
+/// The answer to a parked request as it stands now.
+pub fn answer_value(conn: &Connection, live: &Live, park: &Park) -> Result<Value> {
     match park {
         Park::Poll {
             session_id,
@@ -428,10 +448,22 @@ pub fn answer(conn: &Connection, live: &Live, park: &Park) -> Result<Reply> {
             let session =
                 sessions::get(conn, session_id)?.ok_or_else(crate::Error::session_not_found)?;
             let poll = chat::poll(conn, &session, &Since::Seq(*since), *limit)?;
-            Ok(Reply::ok(&poll_json(conn, live, &poll, session_id, *role)?))
+            poll_json(conn, live, &poll, session_id, *role)
         }
-        Park::Feed { since, .. } => Ok(Reply::ok(&feed_json(conn, live, *since)?)),
+        Park::Feed { since, .. } => feed_json(conn, live, *since),
     }
+}
+
+/// Whether an answer shows the client nothing it has not seen: no messages
+/// (or chats) and the same `state` token it sent. Without a token, any
+/// change is news.
+fn nothing_new(park: &Park, v: &Value) -> bool {
+    let (state, list) = match park {
+        Park::Poll { state, .. } => (state, "messages"),
+        Park::Feed { state, .. } => (state, "sessions"),
+    };
+    state.as_deref().is_some_and(|st| v["state"] == st)
+        && v[list].as_array().is_some_and(Vec::is_empty)
 }
 
 /// A poll's answer with the other side's typing and seen state, and the

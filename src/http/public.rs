@@ -188,6 +188,10 @@ pub fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_api_key(req, ctx)?;
     let session = visitor_session(req, ctx, id)?;
     let body: PostMessage = req.json(false)?;
+    // An invalid message is 400 also when its clientMessageId is known, as
+    // for managers: the answer never depends on what was stored before.
+    chat::validate_text(&body.message_text)?;
+    chat::validate_client_id(body.client_message_id.as_deref())?;
     // A retry of a message already stored is answered as such, even when
     // the sender is over the rate limit: it stores nothing.
     if let Some(cid) = body.client_message_id.as_deref() {

@@ -5,8 +5,8 @@
   'use strict';
 
   const TOKEN_KEY = 'shopchat.managerToken';
-  const LIST_REFRESH = 5000;
-  const CHAT_POLL = 2500;
+  // The feed brings every change at once; this only ages "5 min ago" in the list.
+  const LIST_REFRESH = 30000;
   const PAGE = 50;
 
   // ---- languages: English and Ukrainian; the browser's choice, switchable in the top bar
@@ -38,6 +38,10 @@
       notFound: 'Chat not found', notFoundWhy: 'It may have been removed, or the link is wrong.', loadFailed: 'Could not load this chat: {m}',
       now: 'now', min: '{n} min', yesterday: 'yesterday', today: 'Today', yesterdayCap: 'Yesterday', messages: 'Messages',
       earlier: 'This visitor’s other chats', auto: 'Auto-reply', language: 'Language', email: 'Email',
+      typing: '{n} is typing…', seen: 'Seen', unreadN: '{n} unread', alertsOn: 'Alerts on', alertsOff: 'Alerts off',
+      alertsHelp: 'A sound and a desktop notification for a new chat or message while this tab is hidden or another chat is open',
+      alertsBlocked: 'The browser blocks notifications for this site; the sound still plays.',
+      newIn: 'New message from {n}', newChatFrom: 'New chat: {n}', otherChats: '{n} other chats have new messages',
     },
     uk: {
       signIn: 'Увійти', signInTitle: 'Вхід до чатів', token: 'Токен менеджера', pasteToken: 'Вставте свій токен менеджера.',
@@ -65,6 +69,10 @@
       notFound: 'Чат не знайдено', notFoundWhy: 'Можливо, його видалено, або посилання хибне.', loadFailed: 'Не вдалося завантажити чат: {m}',
       now: 'щойно', min: '{n} хв', yesterday: 'учора', today: 'Сьогодні', yesterdayCap: 'Учора', messages: 'Повідомлення',
       earlier: 'Інші чати цього відвідувача', auto: 'Автовідповідь', language: 'Мова', email: 'Email',
+      typing: '{n} пише…', seen: 'Переглянуто', unreadN: 'Непрочитані: {n}', alertsOn: 'Сповіщення увімк.', alertsOff: 'Сповіщення вимк.',
+      alertsHelp: 'Звук і сповіщення на робочому столі про новий чат чи повідомлення, коли ця вкладка прихована або відкрито інший чат',
+      alertsBlocked: 'Браузер блокує сповіщення для цього сайту; звук усе одно лунає.',
+      newIn: 'Нове повідомлення від {n}', newChatFrom: 'Новий чат: {n}', otherChats: 'Нові повідомлення в інших чатах: {n}',
     },
   };
   const pick = (v) => (String(v || '').toLowerCase().startsWith('uk') ? 'uk' : 'en');
@@ -112,10 +120,10 @@
   class ApiError extends Error {
     constructor(status, code, message) { super(message); this.status = status; this.code = code; }
   }
-  async function api(method, path, body, withToken) {
+  async function api(method, path, body, withToken, signal) {
     const headers = { Authorization: 'Bearer ' + (withToken || token) };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', signal });
     let data = null;
     try { data = await res.json(); } catch (e) { /* empty or not JSON */ }
     if (!res.ok) {
@@ -207,11 +215,14 @@
     }
     bar.hidden = false;
     document.getElementById('who').textContent = me.displayName || me.id;
+    alerts.show();
+    live.start();
     const m = location.pathname.match(/^\/chat\/([^/]+)\/?$/);
     view = m ? chatView(decodeURIComponent(m[1])) : listView();
   }
 
   function signOut(message) {
+    live.stop();
     token = '';
     me = null;
     write(TOKEN_KEY, '');
@@ -265,6 +276,135 @@
     mount(form);
     input.focus();
   }
+
+  // ---- live: one long-poll on the feed keeps the list, an open chat, the tab's title and the
+  // alerts current. When long-polls keep failing (a proxy that cuts waiting requests), the
+  // same feed is asked every few seconds instead, for a while, by itself.
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const live = (() => {
+    let cursor = null, state = '', ctl = null, running = false, fails = 0, plainUntil = 0, gen = 0;
+    let typing = new Set();
+    let awaiting = 0, titleBase = 'shopchat';
+    let topSeq = 0; // the newest visitor message known: newer ones are news
+
+    function start() {
+      if (running) return;
+      running = true;
+      cursor = null;
+      loop(++gen);
+    }
+    function stop() { running = false; gen++; if (ctl) ctl.abort(); }
+
+    async function loop(mine) {
+      while (running && mine === gen) {
+        const plain = Date.now() < plainUntil;
+        const c = (ctl = new AbortController());
+        const timer = setTimeout(() => c.abort(), 40000);
+        try {
+          if (cursor === null) {
+            const [r, recent] = await Promise.all([
+              api('GET', '/api/chat/feed', undefined, undefined, c.signal),
+              api('GET', '/api/chat/sessions?status=all&limit=50', undefined, undefined, c.signal)]);
+            for (const x of recent.sessions || []) if (x.lastMessage) topSeq = Math.max(topSeq, x.lastMessage.seq);
+            cursor = r.cursor; state = r.state || ''; typing = new Set(r.visitorTyping || []);
+            await countAwaiting();
+            continue;
+          }
+          const r = await api('GET', `/api/chat/feed?since=${cursor}&wait=${plain ? 0 : 25}&state=${enc(state)}`, undefined, undefined, c.signal);
+          if (mine !== gen) return;
+          fails = 0;
+          cursor = r.cursor; state = r.state || '';
+          const now = new Set(r.visitorTyping || []);
+          const typingChanged = now.size !== typing.size || [...now].some((id) => !typing.has(id));
+          typing = now;
+          const items = r.sessions || [];
+          for (const x of items) news(x);
+          if (items.length) await countAwaiting();
+          if (view && view.onFeed && (items.length || typingChanged)) view.onFeed(items, typing);
+          if (r.hasMore) continue;
+          if (plain) await sleep(3000);
+        } catch (e) {
+          if (mine !== gen || e.status === 401) return;
+          if (++fails >= 2 && !plain) plainUntil = Date.now() + 5 * 60000;
+          await sleep(Math.min(1000 * 2 ** fails, 15000));
+        } finally { clearTimeout(timer); }
+      }
+    }
+
+    async function countAwaiting() {
+      try {
+        setAwaiting((await api('GET', '/api/chat/sessions?status=active&awaitingReply=true&limit=1')).total || 0);
+      } catch (e) { /* the next change tries again */ }
+    }
+    function setAwaiting(n) { awaiting = n; title(); }
+    // The tab's title counts the chats awaiting a reply, whatever is open.
+    function title(base) {
+      if (base !== undefined) titleBase = base;
+      document.title = (awaiting ? `(${awaiting}) ` : '') + titleBase + ' — shopchat';
+    }
+
+    // A visitor's message newer than any seen so far: an alert when nobody is looking at it.
+    function news(x) {
+      const m = x.lastMessage;
+      if (!m || m.sender !== 'user' || m.seq <= topSeq) return;
+      topSeq = m.seq;
+      const openId = view && view.chatId;
+      if (openId === x.id && !document.hidden) return;
+      if (openId && openId !== x.id && view.onOtherNews) view.onOtherNews(x);
+      if (document.hidden || openId) alerts.fire(x, m);
+    }
+    return { start, stop, title, setAwaiting, typingIn: (id) => typing.has(id) };
+  })();
+
+  // ---- alerts: opt-in, per browser. A short tone (Web Audio, nothing to download) and a
+  // desktop notification (Notification API) for a new chat or message while this tab is
+  // hidden or another chat is open.
+  const alerts = (() => {
+    const KEY = 'shopchat.alerts';
+    const btn = document.getElementById('alerts');
+    let on = read(KEY) === '1';
+    let audio = null;
+    function show() {
+      if (!btn) return;
+      btn.replaceChildren(h('span', { class: 'alert-dot' + (on ? ' on' : ''), 'aria-hidden': 'true' }), t(on ? 'alertsOn' : 'alertsOff'));
+      btn.setAttribute('aria-pressed', String(on));
+      btn.title = t('alertsHelp');
+    }
+    if (btn) btn.addEventListener('click', async () => {
+      on = !on;
+      write(KEY, on ? '1' : '');
+      show();
+      if (!on) return;
+      beep(); // the click lets the page play sound from now on
+      if ('Notification' in window && Notification.permission === 'default') {
+        try { await Notification.requestPermission(); } catch (e) { /* old browsers */ }
+      }
+      if ('Notification' in window && Notification.permission === 'denied') toast(t('alertsBlocked'));
+    });
+    function beep() {
+      try {
+        audio = audio || new AudioContext();
+        if (audio.state === 'suspended') audio.resume();
+        const o = audio.createOscillator(), g = audio.createGain(), at = audio.currentTime;
+        o.frequency.value = 880;
+        g.gain.setValueAtTime(0.0001, at);
+        g.gain.exponentialRampToValueAtTime(0.2, at + 0.02);
+        g.gain.exponentialRampToValueAtTime(0.0001, at + 0.35);
+        o.connect(g).connect(audio.destination);
+        o.start(at);
+        o.stop(at + 0.4);
+      } catch (e) { /* no audio here */ }
+    }
+    function fire(x, m) {
+      if (!on) return;
+      beep();
+      if (!('Notification' in window) || Notification.permission !== 'granted') return;
+      const n = new Notification((x.messageCount || 0) <= 1 ? t('newChatFrom', { n: visitorName(x) }) : t('newIn', { n: visitorName(x) }),
+        { body: m.messageText.slice(0, 200), tag: 'shopchat-' + x.id });
+      n.onclick = () => { window.focus(); go('/chat/' + enc(x.id)); n.close(); };
+    }
+    return { fire, show };
+  })();
 
   // ---- list of chats -------------------------------------------------------------------
   const TABS = [['active', 'tabActive'], ['closed', 'tabClosed'], ['archived', 'tabArchived'], ['all', 'tabAll']];
@@ -340,12 +480,13 @@
       awaitingBtn.replaceChildren(h('span', { class: 'dot', 'aria-hidden': 'true' }), t('awaitingN', { n: awaitingTotal }));
       awaitingBtn.classList.toggle('zero', !awaitingTotal);
       awaitingBtn.title = state.awaiting ? t('showAll') : t('showAwaiting');
-      document.title = (awaitingTotal ? `(${awaitingTotal}) ` : '') + t('chats') + ' — shopchat';
+      live.setAwaiting(awaitingTotal);
+      live.title(t('chats'));
 
       const seen = new Set();
       sessions.forEach((s, i) => {
         seen.add(s.id);
-        const sig = JSON.stringify([s.updatedAt, s.status, s.managerId, s.awaitingReply, s.messageCount, s.userName, s.userPhone, managers.length, shortWhen(s.updatedAt)]);
+        const sig = JSON.stringify([s.updatedAt, s.status, s.managerId, s.awaitingReply, s.messageCount, s.unreadCount, live.typingIn(s.id), s.userName, s.userPhone, managers.length, shortWhen(s.updatedAt)]);
         let row = rows.get(s.id);
         if (!row || row.sig !== sig) {
           const li = row ? row.li : h('li');
@@ -378,7 +519,8 @@
     function sessionRow(s) {
       const last = s.lastMessage;
       let preview;
-      if (!last) preview = h('span', { class: 'muted' }, t('noMessages'));
+      if (s.status === 'active' && live.typingIn(s.id)) preview = h('span', { class: 'typing-note' }, t('typing', { n: visitorName(s) }));
+      else if (!last) preview = h('span', { class: 'muted' }, t('noMessages'));
       else {
         const who = last.sender === 'manager' ? (last.managerId === me.id ? t('you') : managerName(last.managerId || '') || t('manager')) + ': ' : '';
         preview = [who ? h('span', { class: 'who-said' }, who) : null, last.messageText];
@@ -399,13 +541,19 @@
             waiting ? h('span', { class: 'await-mark', title: t('waiting') }, h('span', { class: 'dot', 'aria-hidden': 'true' }), h('span', { class: 'await-text' }, t('awaiting'))) : null,
             s.status !== 'active' ? statusPill(s.status) : null,
             s.managerId ? h('span', { class: 'assignee', title: t('assignedTo', { n: managerName(s.managerId) }) }, managerName(s.managerId)) : null,
+            s.unreadCount > 0 && s.status === 'active' ? h('span', { class: 'unread', title: t('unreadN', { n: s.unreadCount }) }, String(s.unreadCount)) : null,
             h('span', { class: 'count', title: t('nMessages', { n: s.messageCount }) }, String(s.messageCount)))));
     }
 
     const onVis = () => { if (!document.hidden) load(); };
     document.addEventListener('visibilitychange', onVis);
     load(false);
-    return { stop() { stopped = true; clearTimeout(timer); clearTimeout(debounce); document.removeEventListener('visibilitychange', onVis); } };
+    let soon = 0;
+    return {
+      // A change anywhere: read this page of the list again (once for a burst of changes).
+      onFeed() { clearTimeout(soon); soon = setTimeout(() => { if (!stopped) load(); }, 100); },
+      stop() { stopped = true; clearTimeout(timer); clearTimeout(debounce); clearTimeout(soon); document.removeEventListener('visibilitychange', onVis); },
+    };
   }
 
   // ---- one chat ------------------------------------------------------------------------
@@ -437,8 +585,14 @@
     const closedNote = h('p', { class: 'closed-note', hidden: true });
     const hint = h('p', { id: 'reply-hint', class: 'hint' }, t('hint'));
     const others = h('section', { class: 'card others', hidden: true, 'aria-label': t('earlier') });
+    const typingEl = h('p', { class: 'typing-note live', role: 'status', hidden: true });
+    // Other chats' news while this one is open: a marker to go there.
+    const marker = h('a', { class: 'marker', 'data-nav': true, hidden: true, role: 'status' });
+    const otherNews = new Map(); // chat id -> name, of chats with news since this one opened
+    let seenSent = 0, seenUpTo = 0, typingSent = 0;
 
     mount(h('section', { class: 'chat-view' },
+      marker,
       h('div', { class: 'chat-head' },
         back,
         h('div', { class: 'chat-title' }, h('div', { class: 'title-row' }, title, pill), sub),
@@ -446,12 +600,43 @@
           h('label', { class: 'assign', for: 'assign' }, h('span', null, t('assigned')), select),
           closeBtn, reopenBtn)),
       confirmBar, offline,
-      h('div', { class: 'card chat-card' }, scroller, form, hint, closedNote),
+      h('div', { class: 'card chat-card' }, scroller, typingEl, form, hint, closedNote),
       others));
 
     ta.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
     });
+    ta.addEventListener('input', () => sendTyping(ta.value.trim() !== ''));
+    ta.addEventListener('blur', () => sendTyping(false));
+    // The visitor sees "typing…" while the reply is being written (at most every 3 s).
+    function sendTyping(on) {
+      if (!session || session.status !== 'active') return;
+      if (on ? Date.now() - typingSent < 3000 : !typingSent) return;
+      typingSent = on ? Date.now() : 0;
+      api('POST', `/api/chat/sessions/${enc(id)}/typing`, { typing: on }).catch(() => {});
+    }
+    // Tell the visitor (and the other managers) what has been seen, while it is on screen.
+    function sendSeen() {
+      if (document.hidden || stopped) return;
+      const max = Math.max(0, ...bySeq.keys());
+      if (max <= seenSent) return;
+      seenSent = max;
+      api('POST', `/api/chat/sessions/${enc(id)}/seen`, { seq: max }).catch(() => { seenSent = 0; });
+    }
+    function showSeen(seq) {
+      if (!(seq > seenUpTo)) return;
+      seenUpTo = seq;
+      for (const [n, li] of bySeq) if (n <= seq) markSeen(li);
+    }
+    function markSeen(li) {
+      if (!li.classList.contains('manager') || li.classList.contains('seen')) return;
+      li.classList.add('seen');
+      li.querySelector('.meta').append(h('span', { class: 'tick', title: t('seen') }, h('span', { 'aria-hidden': 'true' }, ' ✓✓'), h('span', { class: 'sr' }, ' ' + t('seen'))));
+    }
+    function showTyping(on) {
+      typingEl.hidden = !on;
+      typingEl.textContent = on ? t('typing', { n: visitorName(session || { id }) }) : '';
+    }
     closeBtn.addEventListener('click', () => {
       confirmBar.replaceChildren(
         h('p', null, t('closeConfirm')),
@@ -492,7 +677,6 @@
         setSession(res.session);
         toast(t('reopenedToast'));
         ta.focus();
-        schedule();
       } catch (e) {
         if (e.status !== 401) toast(t('reopenFailed', { m: e.message }), 'error');
       } finally { reopenBtn.disabled = false; }
@@ -512,7 +696,7 @@
       session = s;
       const name = visitorName(s);
       title.textContent = name;
-      document.title = name + ' — shopchat';
+      live.title(name);
       const bits = [];
       if (s.userPhone) bits.push(h('a', { href: 'tel:' + s.userPhone.replace(/[^0-9+]/g, ''), class: 'tel' }, s.userPhone));
       else bits.push(h('span', { class: 'muted' }, t('noPhone')));
@@ -545,7 +729,7 @@
       li.dataset.seq = m.seq;
       li.dataset.day = dayKey(new Date(m.createdAt));
       li.dataset.at = m.createdAt;
-      li.classList.remove('pending', 'failed');
+      li.classList.remove('pending', 'failed', 'seen');
       const who = m.sender === 'user' ? visitorName(session || { id, userName: null })
         : m.auto ? t('auto') : m.managerId === me.id ? t('you') : managerName(m.managerId || t('manager'));
       li.querySelector('.meta').replaceChildren(h('span', { class: 'author' }, who), ' · ',
@@ -579,6 +763,7 @@
       setMeta(li, m);
       bySeq.set(m.seq, li);
       place(li, m.seq);
+      if (m.seq <= seenUpTo) markSeen(li);
       if (m.seq > cursor) cursor = m.seq;
     }
     const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 100;
@@ -598,6 +783,7 @@
       if (!text || !session || session.status !== 'active') return;
       if ([...text].length > 4000) { toast(t('tooLong'), 'error'); return; }
       ta.value = '';
+      sendTyping(false);
       const cid = rid();
       const li = msgEl('manager', text);
       li.classList.add('pending');
@@ -621,7 +807,9 @@
           setMeta(p.li, m);
           bySeq.set(m.seq, p.li);
           place(p.li, m.seq);
+          if (m.seq <= seenUpTo) markSeen(p.li);
           scrollDown();
+          sendSeen();
           // The first answer assigns an unassigned chat (the server did): show it now.
           if (session && !session.managerId) await refresh();
         } catch (e) {
@@ -662,23 +850,22 @@
           msgs.forEach(addServer);
           if (typeof res.cursor === 'number' && res.cursor > cursor) cursor = res.cursor;
           if (msgs.length && wasBottom) scrollDown();
+          if (typeof res.visitorSeenSeq === 'number') showSeen(res.visitorSeenSeq);
+          showTyping(!!res.visitorTyping && res.sessionStatus === 'active');
           if (res.sessionStatus && session && res.sessionStatus !== session.status) await refresh();
           if (!res.hasMore || !msgs.length) break;
         }
         failures = 0;
         offline.hidden = true;
+        sendSeen();
       } catch (e) {
         if (e.status === 401) { stopped = true; return; }
         failures++;
         if (failures >= 2) offline.hidden = false;
       }
     }
-    function schedule() {
-      if (stopped) return;
-      const base = document.hidden ? CHAT_POLL * 6 : CHAT_POLL;
-      timer = setTimeout(() => run(poll).then(schedule), failures ? Math.min(base * 2 ** failures, 30000) : base);
-    }
-    const onVis = () => { if (!document.hidden && !stopped) { clearTimeout(timer); run(poll).then(schedule); } };
+    // Between changes nothing is asked: the feed (live, above) says when this chat changed.
+    const onVis = () => { if (!document.hidden && !stopped) run(poll); };
     document.addEventListener('visibilitychange', onVis);
 
     (async () => {
@@ -690,7 +877,8 @@
         showOthers(res.visitorChats || []);
         scrollDown();
         if (res.session.status === 'active') ta.focus();
-        schedule();
+        run(poll); // the seen and typing state, and anything since
+        showTyping(live.typingIn(id));
       } catch (e) {
         if (stopped || e.status === 401) return;
         if (e.status === 404) {
@@ -701,7 +889,26 @@
       }
     })();
 
-    return { stop() { stopped = true; clearTimeout(timer); document.removeEventListener('visibilitychange', onVis); } };
+    return {
+      chatId: id,
+      onFeed(items, typing) {
+        const mine = items.find((x) => x.id === id);
+        if (mine) {
+          if (session && (mine.status !== session.status || mine.managerId !== session.managerId)) setSession(mine);
+          run(poll);
+        } else if (session && session.status === 'active') showTyping(typing.has(id));
+      },
+      onOtherNews(x) {
+        otherNews.set(x.id, visitorName(x));
+        const n = otherNews.size;
+        marker.setAttribute('href', n === 1 ? '/chat/' + enc(x.id) : '/chat');
+        marker.replaceChildren(h('span', { class: 'dot', 'aria-hidden': 'true' }),
+          n === 1 ? t('newIn', { n: visitorName(x) }) + ': ' + x.lastMessage.messageText.slice(0, 80) : t('otherChats', { n }));
+        marker.hidden = false;
+        back.replaceChildren(t('allChats'), h('span', { class: 'unread' }, String(n)));
+      },
+      stop() { stopped = true; clearTimeout(timer); document.removeEventListener('visibilitychange', onVis); },
+    };
   }
 
   // A language picker for the sign-in card (the top bar has its own).

@@ -33,6 +33,7 @@ const TEXT = {
     phoneBad: 'Phone may contain only digits, spaces and + ( ) -, at most 32 characters.',
     tooLong: 'The message is too long (at most 4000 characters).',
     unavailable: 'The chat is unavailable right now. Please try again later.',
+    typing: 'typing…', seen: 'Seen',
   },
   uk: {
     title: 'Напишіть нам', sub: 'Зазвичай відповідаємо за кілька хвилин', online: 'Онлайн',
@@ -52,6 +53,7 @@ const TEXT = {
     phoneBad: 'Телефон: лише цифри, пробіли та + ( ) -, не більше 32 символів.',
     tooLong: 'Повідомлення задовге (не більше 4000 символів).',
     unavailable: 'Чат зараз недоступний. Спробуйте пізніше.',
+    typing: 'пише…', seen: 'Переглянуто',
   },
   ru: {
     title: 'Напишите нам', sub: 'Обычно отвечаем за несколько минут', online: 'Онлайн',
@@ -71,6 +73,7 @@ const TEXT = {
     phoneBad: 'Телефон: только цифры, пробелы и + ( ) -, не больше 32 символов.',
     tooLong: 'Сообщение слишком длинное (не больше 4000 символов).',
     unavailable: 'Чат сейчас недоступен. Попробуйте позже.',
+    typing: 'печатает…', seen: 'Просмотрено',
   },
   pl: {
     title: 'Napisz do nas', sub: 'Zwykle odpowiadamy w kilka minut', online: 'Online',
@@ -90,6 +93,7 @@ const TEXT = {
     phoneBad: 'Telefon: tylko cyfry, spacje i + ( ) -, najwyżej 32 znaki.',
     tooLong: 'Wiadomość jest za długa (najwyżej 4000 znaków).',
     unavailable: 'Czat jest teraz niedostępny. Spróbuj później.',
+    typing: 'pisze…', seen: 'Wyświetlono',
   },
 };
 const lang2 = (v) => (v || '').slice(0, 2).toLowerCase();
@@ -186,6 +190,15 @@ const STYLES = `
 .failed .bubble{background:#fff;color:#1f2328;border:1px dashed #d1242f}
 .meta{font-size:11.5px;color:#6e7781;margin-top:3px;padding:0 4px}
 .failed .meta{color:#b3161f}
+.seen .tick{color:var(--acc);font-weight:700}
+.text a{color:inherit;text-decoration:underline;word-break:break-all}
+.typing{font-size:12.5px;color:#6e7781;padding:0 4px;display:flex;align-items:center;gap:6px}
+.typing[hidden]{display:none}
+.dots{display:inline-flex;gap:3px}
+.dots span{width:5px;height:5px;border-radius:50%;background:#8c959f;animation:sc-b 1.2s infinite ease-in-out}
+.dots span:nth-child(2){animation-delay:.15s}.dots span:nth-child(3){animation-delay:.3s}
+@keyframes sc-b{0%,80%,100%{opacity:.3;transform:translateY(0)}40%{opacity:1;transform:translateY(-3px)}}
+@media (prefers-reduced-motion:reduce){.dots span{animation:none}}
 .retry{color:#0b5cad;text-decoration:underline;cursor:pointer}
 .retry:disabled{color:#8c959f;cursor:default}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
@@ -243,7 +256,8 @@ const [emailIn, emailErr, emailLabel] = field('sc-email', T.emailOrPhone, { type
 const awayBox = h('form', { class: 'ask away', novalidate: true, hidden: true, onsubmit: saveEmail },
   h('p', null, T.askEmail), emailLabel, h('button', { type: 'submit', class: 'primary' }, T.save));
 const list = h('ol', { class: 'list', role: 'log', 'aria-live': 'polite', 'aria-label': T.messages });
-const scroller = h('div', { class: 'scroll' }, greet(), list);
+const typingEl = h('p', { class: 'typing', role: 'status', hidden: true }, h('span', { class: 'dots', 'aria-hidden': 'true' }, h('span'), h('span'), h('span')), T.typing);
+const scroller = h('div', { class: 'scroll' }, greet(), list, typingEl);
 const newBtn = h('button', { type: 'button', class: 'primary', onclick: newChat }, T.newChat);
 const closedBox = h('div', { class: 'closed', role: 'status', hidden: true }, h('p', null, T.closed), newBtn);
 const ta = h('textarea', { rows: 1, maxlength: 4000, 'aria-label': T.message, placeholder: T.placeholder });
@@ -275,7 +289,8 @@ root.append(wrap);
 ta.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
 });
-ta.addEventListener('input', autosize);
+ta.addEventListener('input', () => { autosize(); sendTyping(ta.value.trim() !== ''); });
+ta.addEventListener('blur', () => sendTyping(false));
 wrap.addEventListener('keydown', (e) => { if (e.key === 'Escape' && isOpen) { e.stopPropagation(); toggle(false); } });
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden && isOpen) markRead();
@@ -293,13 +308,16 @@ let queue = Promise.resolve(); // sends and polls run one at a time, so a poll n
 const run = (fn) => (queue = queue.then(fn).catch((e) => console.warn('shopchat:', e)));
 const enc = encodeURIComponent;
 
-async function api(method, path, body) {
+async function api(method, path, body, { ms = 15000, signal } = {}) {
   const headers = { 'X-API-Key': KEY };
   if (st.userSessionId) headers['X-User-Session-Id'] = st.userSessionId;
   if (body) headers['Content-Type'] = 'application/json';
+  const timeout = AbortSignal.timeout && AbortSignal.timeout(ms);
   const res = await fetch(API + path, {
-    method, headers, body: body && JSON.stringify(body), cache: 'no-store', signal: AbortSignal.timeout && AbortSignal.timeout(15000),
+    method, headers, body: body && JSON.stringify(body), cache: 'no-store',
+    signal: signal && timeout && AbortSignal.any ? AbortSignal.any([signal, timeout]) : signal || timeout,
   });
+  if (res.status === 204) return {};
   const data = await res.json().catch(() => ({}));
   if (res.ok) return data;
   const err = new Error((data.error && data.error.message) || 'HTTP ' + res.status);
@@ -370,11 +388,16 @@ function setStatus(s) {
 // (userSessionId and the details they gave), unless the server no longer knows them.
 function reset(msg, forget) {
   clearTimeout(timer);
+  stopLong();
   st = forget ? {} : { userSessionId: st.userSessionId, contact: st.contact };
   save();
   status = 'active';
   cursor = 0;
   away = false;
+  seenUpTo = 0;
+  pollState = '';
+  typingSent = 0;
+  typingEl.hidden = true;
   bySeq.clear();
   pending.clear();
   list.replaceChildren();
@@ -472,23 +495,43 @@ function fmtTime(iso) {
   return d.toDateString() === new Date().toDateString() ? time : d.toLocaleDateString(LANG, { day: 'numeric', month: 'short' }) + ', ' + time;
 }
 const msgEl = (sender, text) => h('li', { class: 'msg ' + (sender === 'user' ? 'user' : 'manager') },
-  h('div', { class: 'bubble' }, h('span', { class: 'sr' }, (sender === 'user' ? T.you : T.shop) + ': '), h('span', { class: 'text' }, text)),
+  h('div', { class: 'bubble' }, h('span', { class: 'sr' }, (sender === 'user' ? T.you : T.shop) + ': '), h('span', { class: 'text' }, ...linkify(text))),
   h('div', { class: 'meta' }));
+
+// http(s) addresses in a message become links: built as DOM nodes (never HTML), opened in a
+// new tab without access to this page. Other schemes stay text.
+const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+function linkify(text) {
+  const out = [];
+  let last = 0;
+  for (const m of text.matchAll(URL_RE)) {
+    const url = m[0].replace(/[.,;:!?)\]}»”’'"]+$/, ''); // trailing punctuation is the sentence's
+    let href = null;
+    try { const u = new URL(url); if (u.protocol === 'http:' || u.protocol === 'https:') href = u.href; } catch (e) { /* not a URL */ }
+    if (!href) continue;
+    if (m.index > last) out.push(text.slice(last, m.index));
+    out.push(h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, url));
+    last = m.index + url.length;
+  }
+  out.push(text.slice(last));
+  return out;
+}
 function place(li, m) {
   li.dataset.seq = m.seq;
-  li.classList.remove('pending', 'failed');
+  li.classList.remove('pending', 'failed', 'seen');
   li.lastChild.replaceChildren(h('time', { datetime: m.createdAt }, fmtTime(m.createdAt)));
   bySeq.set(m.seq, li);
   // in seq order; messages still being sent stay last
   const ref = [...list.children].find((el) => el !== li && (!el.dataset.seq || +el.dataset.seq > m.seq));
   list.insertBefore(li, ref || null);
+  if (li.classList.contains('user') && m.seq <= seenUpTo) markSeen(li);
 }
 
 function addServer(m) {
   if (typeof m.seq !== 'number' || bySeq.has(m.seq)) return;
   let li;
-  if (m.sender === 'user') { // a send that looked failed (its answer was lost) but arrived: adopt it
-    const p = [...pending.values()].find((x) => x.state === 'failed' && x.text === m.messageText);
+  if (m.sender === 'user') { // a send still waiting for its answer, or one whose answer was lost: adopt it
+    const p = [...pending.values()].find((x) => x.text === m.messageText);
     if (p) { li = p.li; pending.delete(p.cid); }
   }
   place(li || msgEl(m.sender, m.messageText), m);
@@ -521,6 +564,7 @@ function setState(p, state, wait) {
 function send() {
   const text = ta.value.trim();
   if (!text || status !== 'active') return;
+  sendTyping(false);
   if (len(text) > 4000) return say(T.tooLong, 6000);
   const first = !st.sessionId && !pending.size && shop && shop.contactFirst ? checkContact() : {};
   if (!first) return;
@@ -557,11 +601,12 @@ function deliver(cid) {
         showChat();
         schedule(0);
       }
+      if (!pending.has(cid) && bySeq.get(m.seq) === p.li) return; // a poll brought it first
       pending.delete(cid);
       if (bySeq.has(m.seq)) { if (bySeq.get(m.seq) !== p.li) p.li.remove(); } else place(p.li, m);
       if (notice.textContent === T.offline) say();
     } catch (e) {
-      if (sid !== st.sessionId) return;
+      if (sid !== st.sessionId || !pending.has(cid)) return; // a new chat, or a poll brought it: it arrived
       if (e.status === 404) return reset(T.gone, true);
       if (e.status === 409) setStatus('closed');
       if (e.status === 429) {
@@ -577,13 +622,54 @@ function deliver(cid) {
   });
 }
 
-// ---- polling
+// ---- polling: a long-poll (wait=25) while the chat is open and the tab visible, so a reply
+// shows the moment it is sent; plain polls while closed or hidden; and plain polls for a
+// while by themselves when long-polls keep failing (a proxy that cuts waiting requests).
+let lpCtl = null, looping = false, longFails = 0, plainUntil = 0, pollState = '';
+const canWait = () => isOpen && !document.hidden && Date.now() >= plainUntil;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 function schedule(ms) {
   clearTimeout(timer);
-  if (!st.sessionId || status !== 'active') return;
+  if (!st.sessionId || status !== 'active') return stopLong();
+  if (canWait()) return longPoll();
+  stopLong();
   const base = document.hidden ? HIDDEN : isOpen ? FAST : SLOW;
   const wait = ms ?? (failures ? Math.min(base * 2 ** Math.min(failures, 4), 60000) : base);
   timer = setTimeout(() => run(poll).then(() => schedule()), Math.max(wait, pollPause - Date.now()));
+}
+function stopLong() {
+  if (lpCtl) lpCtl.abort();
+}
+
+async function longPoll() {
+  if (looping) return;
+  looping = true;
+  try {
+    while (st.sessionId && status === 'active' && canWait()) {
+      const sid = st.sessionId;
+      const ctl = (lpCtl = new AbortController());
+      if (Date.now() < pollPause) await sleep(pollPause - Date.now());
+      try {
+        const data = await api('GET', `/api/public/chat/sessions/${enc(sid)}/messages?since=${cursor}&wait=25&state=${enc(pollState)}`, null, { ms: 40000, signal: ctl.signal });
+        if (sid !== st.sessionId || ctl.signal.aborted) continue;
+        apply(data);
+        longFails = failures = 0;
+        if (notice.textContent === T.offline) say();
+      } catch (e) {
+        if (ctl.signal.aborted || sid !== st.sessionId) continue; // closed, hidden, or another chat
+        if (e.status === 404) { reset(T.gone, true); break; }
+        if (e.status === 429) { pollPause = Date.now() + e.wait * 1000; continue; }
+        if (e.status === 401) { say(T.unavailable); break; }
+        if (++longFails >= 2) { plainUntil = Date.now() + 5 * 60000; longFails = 0; break; }
+        await sleep(2000);
+      }
+    }
+  } finally {
+    looping = false;
+    lpCtl = null;
+  }
+  if (st.sessionId && status === 'active' && !canWait()) schedule();
 }
 
 async function poll() {
@@ -593,14 +679,7 @@ async function poll() {
     for (let i = 0; i < 20; i++) { // hasMore: keep reading, within reason
       const data = await api('GET', `/api/public/chat/sessions/${enc(sid)}/messages?since=${cursor}`);
       if (sid !== st.sessionId) return;
-      const bottom = nearBottom();
-      const msgs = data.messages || [];
-      for (const m of msgs) { addServer(m); cursor = Math.max(cursor, m.seq); }
-      if (data.cursor > cursor) cursor = data.cursor;
-      if (msgs.length) scrollDown(bottom);
-      setStatus(data.sessionStatus);
-      if (!!data.away !== away) { away = !!data.away; showAsk(); }
-      if (!data.hasMore || !msgs.length) break;
+      if (!apply(data)) break;
     }
     if (notice.textContent === T.offline) say();
     failures = 0;
@@ -612,6 +691,48 @@ async function poll() {
     if (e.status === 401) say(T.unavailable);
     else if (failures > 1) say(T.offline);
   }
+}
+
+// One poll's answer: new messages, the chat's status, the shop's typing and seen state.
+// Returns whether more messages are waiting.
+function apply(data) {
+  const bottom = nearBottom();
+  const msgs = data.messages || [];
+  for (const m of msgs) { addServer(m); cursor = Math.max(cursor, m.seq); }
+  if (typeof data.cursor === 'number' && data.cursor > cursor) cursor = data.cursor;
+  showTyping(!!data.managerTyping && data.sessionStatus === 'active');
+  if (typeof data.managerSeenSeq === 'number') showSeen(data.managerSeenSeq);
+  if (typeof data.state === 'string') pollState = data.state;
+  if (msgs.length) scrollDown(bottom);
+  setStatus(data.sessionStatus);
+  if (!!data.away !== away) { away = !!data.away; showAsk(); }
+  return msgs.length > 0 && !!data.hasMore;
+}
+
+// ---- typing and seen
+let typingSent = 0; // when "typing" was last sent; 0 when the shop was told it stopped
+function sendTyping(on) {
+  if (!st.sessionId || status !== 'active') return;
+  if (on ? Date.now() - typingSent < 3000 : !typingSent) return; // at most every 3 s while typing
+  typingSent = on ? Date.now() : 0;
+  api('POST', `/api/public/chat/sessions/${enc(st.sessionId)}/typing`, { typing: on }).catch(() => {});
+}
+function showTyping(on) {
+  if (typingEl.hidden !== on) return;
+  const bottom = nearBottom();
+  typingEl.hidden = !on;
+  if (on) scrollDown(bottom);
+}
+let seenUpTo = 0; // the shop has seen the visitor's messages up to this seq
+function showSeen(seq) {
+  if (seq <= seenUpTo) return;
+  seenUpTo = seq;
+  for (const [n, li] of bySeq) if (n <= seq && li.classList.contains('user')) markSeen(li);
+}
+function markSeen(li) {
+  if (!li || li.classList.contains('seen')) return;
+  li.classList.add('seen');
+  li.lastChild.append(h('span', { class: 'tick', title: T.seen }, h('span', { 'aria-hidden': 'true' }, ' ✓✓'), h('span', { class: 'sr' }, ' ' + T.seen)));
 }
 
 // ---- the contact fields

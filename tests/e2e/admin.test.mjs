@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startShopchat, launchBrowser, newPage, assertClean, adminLogin, adminMessages, seedChat, visitorSays,
-  managerSays, admin, clockPast, morePolls,
+  managerSays, admin, clockPast, trackRequests,
 } from './helpers.mjs';
 
 let server, browser;
@@ -138,9 +138,13 @@ test('the transcript: live visitor messages, reply keys, assign and unassign', a
   await page.keyboard.press('Shift+Enter');
   await page.keyboard.type('Tracking: 5900012345678');
   assert.equal(await page.locator('#reply').inputValue(), 'It left our warehouse today.\nTracking: 5900012345678');
+  const feed = trackRequests(page, '/api/chat/feed?since=');
+  const fetches = trackRequests(page, `/api/chat/sessions/${chats.ivan.id}/messages?since=`);
   await page.keyboard.press('Enter');
   await page.locator('.transcript .msg.manager[data-seq]').waitFor();
-  await morePolls(page, `/api/chat/sessions/${chats.ivan.id}/messages?since=`, 2); // nothing doubles
+  // The feed has told the page of its own reply and the page has fetched it: nothing doubles.
+  await feed.parked();
+  await fetches.quiet();
   assert.deepEqual((await adminMessages(page)).map((m) => [m.sender, m.text]), [
     ['user', 'Where is my order?'],
     ['user', 'Hello? Order #1042'],

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startShopchat, launchBrowser, newPage, assertClean, openWidget, startWidgetChat, widgetSend,
-  widgetMessages, widgetStore, adminLogin, adminMessages, admin, W, morePolls,
+  widgetMessages, widgetStore, adminLogin, adminMessages, admin, W, trackRequests,
 } from './helpers.mjs';
 
 let server, browser, visitor, manager;
@@ -98,10 +98,11 @@ test('a visitor and a manager talk from start to a new chat', async (t) => {
   });
 
   await t.test('after a reload the conversation is still there, once', async () => {
+    const polls = trackRequests(visitor, '/messages?since=');
     await visitor.reload();
     await openWidget(visitor);
     await visitor.waitForFunction(() => document.querySelector('shopchat-widget').shadowRoot.querySelectorAll('.list .msg[data-seq]').length >= 2);
-    await morePolls(visitor, '/messages?since=', 2); // polls after that must not add anything
+    await polls.parked(); // waiting on the server: every answer before has been applied
     const msgs = await widgetMessages(visitor);
     assert.deepEqual(msgs.map((m) => [m.sender, m.text]), [
       ['user', 'Hello! Do you ship the teal mug to Lviv?'],

@@ -282,24 +282,33 @@ export async function clockPast(iso, timeout = 5000) {
 }
 
 /**
- * Resolves once the page has had `n` more answers to requests whose URL contains `part`
- * (its polls, say). Polls run one after another, so by then the page has applied at least
- * n - 1 of them: a check that nothing doubled has seen the polls that could double it.
- * Call it before the polls happen, await it after.
+ * Follows a page's requests whose URL contains `part`, from now on. The widget and the panel
+ * make their next long-poll only after applying the last answer, so:
+ * - `parked()` resolves once one of them has been waiting on the server for a moment: every
+ *   answer before it has been applied (a check that nothing doubled can run);
+ * - `quiet()` resolves once none has been in flight for a moment (e.g. the panel's message
+ *   fetches that follow a feed answer).
+ * Create it before the action whose effects you wait for.
  */
-export function morePolls(page, part, n = 2, timeout = 20000) {
-  return new Promise((resolve, reject) => {
-    let seen = 0;
-    const timer = setTimeout(() => {
-      page.off('response', onResponse);
-      reject(new Error(`saw ${seen} of ${n} answers to ${part} within ${timeout} ms`));
-    }, timeout);
-    function onResponse(res) {
-      if (!res.url().includes(part) || ++seen < n) return;
-      clearTimeout(timer);
-      page.off('response', onResponse);
-      resolve();
+export function trackRequests(page, part) {
+  const inflight = new Map(); // request -> when it started
+  let lastEnd = Date.now();
+  page.on('request', (r) => { if (r.url().includes(part)) inflight.set(r, Date.now()); });
+  const done = (r) => { if (inflight.delete(r)) lastEnd = Date.now(); };
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
+  async function until(cond, what, timeout) {
+    const deadline = Date.now() + timeout;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`${what} (${part}) within ${timeout} ms`);
+      await sleep(20);
     }
-    page.on('response', onResponse);
-  });
+  }
+  return {
+    parked: (ms = 300, timeout = 20000) =>
+      until(() => [...inflight.values()].some((t) => Date.now() - t >= ms), 'no request waited', timeout),
+    quiet: (ms = 300, timeout = 20000) =>
+      until(() => inflight.size === 0 && Date.now() - lastEnd >= ms, 'requests kept coming', timeout),
+    count: () => inflight.size,
+  };
 }

@@ -171,6 +171,23 @@ fn a_retry_with_the_same_client_message_id_is_not_a_duplicate() {
 }
 
 #[test]
+fn an_invalid_message_is_400_even_when_its_client_message_id_is_known() {
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Ann");
+    let post =
+        |body: serde_json::Value| s.public("POST", &msgs_path(&sid), Some(&usid), Some(body));
+    assert_eq!(
+        post(json!({"messageText": "hello", "clientMessageId": "c-1"})).status,
+        201
+    );
+    for text in ["", "  \n", &"x".repeat(4001)] {
+        let r = post(json!({"messageText": text, "clientMessageId": "c-1"}));
+        assert_eq!(r.status, 400, "{text:?}: {r:?}");
+        assert_eq!(r.error_code(), "bad_request");
+    }
+}
+
+#[test]
 fn message_text_and_client_id_limits() {
     let s = TestServer::start();
     let (sid, usid) = s.open_chat("Ann");
@@ -230,6 +247,26 @@ fn polling_by_seq_never_misses_or_repeats() {
     assert_eq!(r.body["messages"], json!([]));
     assert_eq!(r.body["cursor"], cursor);
     assert_eq!(r.body["hasMore"], false);
+}
+
+#[test]
+fn a_poll_by_a_time_beyond_year_9999_in_utc_gives_no_messages_and_a_cursor_that_works() {
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Ann");
+    s.visitor_says(&sid, &usid, "one");
+    // 9999-12-31T23:59:59-01:00 is in year 10000 in UTC.
+    let poll = |since: &str| {
+        let path = format!("{}?since={}", msgs_path(&sid), since.replace('+', "%2B"));
+        s.public("GET", &path, Some(&usid), None)
+    };
+    let r = poll("9999-12-31T23:59:59-01:00");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["messages"], json!([]), "nothing is that new");
+    let cursor = r.body["cursor"].as_str().unwrap().to_string();
+    assert_eq!(cursor, "9999-12-31T23:59:59.999Z");
+    assert_eq!(poll(&cursor).status, 200, "the cursor is a valid since");
+    let r = poll("0000-01-01T00:00:00+01:00");
+    assert_eq!(r.body["messages"].as_array().unwrap().len(), 1);
 }
 
 #[test]

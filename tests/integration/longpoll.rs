@@ -271,7 +271,16 @@ fn seen_is_stored_for_both_sides_and_never_goes_backwards() {
     assert_eq!(seen(Some(&usid), json!(9999)).status, 204);
     let r = s.admin("GET", &format!("/api/chat/sessions/{sid}/messages"), None);
     assert_eq!(r.body["visitorSeenSeq"], second);
-    for bad in [json!(-1), json!("two"), json!(null)] {
+    // JSON does not tell 2 from 2.0; a fraction or a value past i64 is 400.
+    assert_eq!(seen(Some(&usid), json!(1.0)).status, 204);
+    for bad in [
+        json!(-1),
+        json!("two"),
+        json!(null),
+        json!(1.5),
+        json!(9.3e18),
+        json!(u64::MAX),
+    ] {
         assert_eq!(seen(Some(&usid), bad.clone()).status, 400, "{bad}");
     }
     let r = s.public(

@@ -21,6 +21,7 @@ mod email;
 mod hostile;
 mod invariants;
 mod longpoll;
+mod openapi;
 mod outbox_errors;
 mod schema;
 mod serve_and_setup;

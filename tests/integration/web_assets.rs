@@ -26,7 +26,7 @@ fn static_files_have_types_etags_and_revalidate() {
     }
     let widget = s.call("GET", "/widget.js", &[], None);
     assert!(
-        widget.text.len() < 40 * 1024,
+        widget.text.len() < 48 * 1024,
         "widget.js is {} bytes",
         widget.text.len()
     );
