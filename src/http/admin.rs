@@ -136,6 +136,8 @@ pub fn poll_or_park(req: &Request, ctx: &mut Ctx, s: &Session, role: Role) -> Re
     )?;
     let wait = live::parse_wait(req.query("wait"))?;
     let state = req.query("state").map(str::to_string);
+    // Read before the messages: a change after this is news to the answer.
+    let change = sessions::change_of(ctx.conn, &s.id)?;
     let poll = chat::poll(ctx.conn, s, &since, limit)?;
     let Some(live) = ctx.shared.live.clone() else {
         return Err(Error::Internal("the waiting room is not running".into()));
@@ -157,6 +159,7 @@ pub fn poll_or_park(req: &Request, ctx: &mut Ctx, s: &Session, role: Role) -> Re
                     since,
                     limit,
                     state,
+                    change,
                 },
                 std::time::Duration::from_secs(wait),
             ))

@@ -281,6 +281,11 @@ fn handle(mut rq: tiny_http::Request, shared: &Shared, conn: &mut Connection) {
     let method = rq.method().as_str().to_string();
     let path = rq.url().split('?').next().unwrap_or("").to_string();
     let public = routes::is_public(&path);
+    // The watchdog's own checks, every few seconds, would bury the log.
+    let quiet = path == "/healthz"
+        && rq.headers().iter().any(|h| {
+            h.field.equiv("User-Agent") && h.value.as_str() == watchdog::USER_AGENT
+        });
     let mut origin = None;
     let mut reply = match Request::read(&mut rq, shared.config.trust_proxy) {
         Err(e) => Reply::error(&e),
@@ -306,10 +311,12 @@ fn handle(mut rq: tiny_http::Request, shared: &Shared, conn: &mut Connection) {
         };
         let status = reply.status;
         let _ = rq.respond(to_tiny(reply));
-        eprintln!(
-            "{method} {path} {status} {}ms",
-            started.elapsed().as_millis()
-        );
+        if !quiet || status != 200 {
+            eprintln!(
+                "{method} {path} {status} {}ms",
+                started.elapsed().as_millis()
+            );
+        }
     };
     match (reply.park.take(), live) {
         (Some((park, wait)), Some(live)) => live.park(live::Parked {
