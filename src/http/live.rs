@@ -443,9 +443,8 @@ fn take_due(st: &mut State) -> Vec<Parked> {
             *st.polls.get_mut(&id).expect("listed") = keep;
         }
     }
-    let (now_due, keep): (Vec<Parked>, Vec<Parked>) = std::mem::take(&mut st.feeds)
-        .into_iter()
-        .partition(|p| {
+    let (now_due, keep): (Vec<Parked>, Vec<Parked>) =
+        std::mem::take(&mut st.feeds).into_iter().partition(|p| {
             let since = match &p.park {
                 Park::Feed { since, .. } => *since,
                 Park::Poll { .. } => i64::MIN,

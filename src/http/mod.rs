@@ -283,9 +283,10 @@ fn handle(mut rq: tiny_http::Request, shared: &Shared, conn: &mut Connection) {
     let public = routes::is_public(&path);
     // The watchdog's own checks, every few seconds, would bury the log.
     let quiet = path == "/healthz"
-        && rq.headers().iter().any(|h| {
-            h.field.equiv("User-Agent") && h.value.as_str() == watchdog::USER_AGENT
-        });
+        && rq
+            .headers()
+            .iter()
+            .any(|h| h.field.equiv("User-Agent") && h.value.as_str() == watchdog::USER_AGENT);
     let mut origin = None;
     let mut reply = match Request::read(&mut rq, shared.config.trust_proxy) {
         Err(e) => Reply::error(&e),

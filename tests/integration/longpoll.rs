@@ -482,3 +482,35 @@ fn watch_prints_a_message_moments_after_its_commit() {
     let _ = child.wait();
     assert!(worst < Duration::from_millis(200), "slowest line {worst:?}");
 }
+
+#[test]
+fn a_client_that_hangs_up_during_a_long_poll_frees_its_connection() {
+    use std::io::Write;
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Gone");
+    let seq = s.visitor_says(&sid, &usid, "bye, closing the tab");
+    // The helper's own connections close as its clients are dropped.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while s.open_connections() > 0 {
+        assert!(Instant::now() < deadline, "connections left open");
+        thread::sleep(Duration::from_millis(10));
+    }
+    let before = 0;
+    let addr = s.url.trim_start_matches("http://").to_string();
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        c,
+        "GET {} HTTP/1.1\r\nHost: t\r\nX-API-Key: {}\r\nX-User-Session-Id: {usid}\r\n\r\n",
+        poll_path(&sid, &format!("since={seq}&wait=30")),
+        s.key
+    )
+    .unwrap();
+    until_parked(&s, 1);
+    assert_eq!(s.open_connections(), before + 1);
+    drop(c);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while s.open_connections() > before {
+        assert!(Instant::now() < deadline, "the connection stayed open");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
