@@ -155,7 +155,9 @@ async def main():
     admin = Conn(host, port)
     sent = 0
     started = time.monotonic()
-    while time.monotonic() - started < a.seconds:
+    if a.rate <= 0:  # only hold the widgets parked (for measuring others beside them)
+        await asyncio.sleep(a.seconds)
+    while a.rate > 0 and time.monotonic() - started < a.seconds:
         due = started + sent / a.rate
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         sid = random.choice(chats)[0]

@@ -650,11 +650,16 @@ pub struct Poll {
     /// `managerSeenSeq`).
     #[serde(skip)]
     pub manager_seen_seq: i64,
+    /// The chat's `change_seq` as of this answer (read with the messages,
+    /// or before them): a change at or below it is in the answer, so it is
+    /// no news to a long-poll that waits after it.
+    #[serde(skip)]
+    pub change: i64,
 }
 
 /// A poll by session id, in one read: the session (for the caller to check
-/// who asks), how far each side has seen it, and its messages after
-/// `since`. `None` when there is no such session. A time `since` (old
+/// who asks), how far each side has seen it, its change stamp, and its
+/// messages after `since`. `None` when there is no such session. A time `since` (old
 /// clients) takes the two-step way.
 pub fn poll_by_id(
     conn: &Connection,
@@ -688,12 +693,15 @@ pub fn poll_by_id(
         away: page.session.away_at.is_some(),
         visitor_seen_seq: page.visitor_seen_seq,
         manager_seen_seq: page.manager_seen_seq,
+        change: page.change_seq,
     };
     Ok(Some((page.session, poll)))
 }
 
 /// Messages of `session` after `since`.
 pub fn poll(conn: &Connection, session: &Session, since: &Since, limit: u32) -> Result<Poll> {
+    // Read before the messages: a change after this is news to the answer.
+    let change = sessions::change_of(conn, &session.id)?;
     let (msgs, has_more) = messages::since(conn, &session.id, since, limit)?;
     let (visitor_seen_seq, manager_seen_seq) = sessions::seen(conn, &session.id)?;
     let cursor = match (msgs.last(), since) {
@@ -710,6 +718,7 @@ pub fn poll(conn: &Connection, session: &Session, since: &Since, limit: u32) -> 
         away: session.away_at.is_some(),
         visitor_seen_seq,
         manager_seen_seq,
+        change,
     })
 }
 

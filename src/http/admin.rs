@@ -191,6 +191,7 @@ pub fn poll_or_park(
                     since,
                     limit: q.limit,
                     state: q.state,
+                    change: poll.change,
                 },
                 std::time::Duration::from_secs(q.wait),
             ))

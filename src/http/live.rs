@@ -51,6 +51,9 @@ pub enum Park {
         since: i64,
         limit: u32,
         state: Option<String>,
+        /// The chat's `change_seq` read before its answer was computed: a
+        /// change at or below it was already in that answer.
+        change: i64,
     },
     /// The admin feed: chats changed after `since`.
     Feed { since: i64, state: Option<String> },
@@ -78,7 +81,9 @@ struct State {
     typing: HashMap<String, Typing>,
     /// Chats whose parked polls should be answered, and for whom.
     woken: HashMap<String, WakeFor>,
-    feed_woken: bool,
+    /// The feed should answer requests whose cursor is below this stamp
+    /// (`i64::MAX`: every one, e.g. typing changed); 0: none.
+    feed_woken: i64,
     poked: bool,
     stopping: bool,
 }
@@ -87,7 +92,13 @@ struct State {
 struct WakeFor {
     visitor: bool,
     manager: bool,
+    /// The change that woke them: polls that already saw it keep waiting
+    /// (`i64::MAX` for typing, which is not stored).
+    stamp: i64,
 }
+
+/// A wake for something not stored (typing): news to everyone.
+const ANY: i64 = i64::MAX;
 
 /// The waiting room.
 pub struct Live {
@@ -187,7 +198,7 @@ impl Live {
         if was != on {
             wake(&mut st, session_id, other(role));
             if role == Role::Visitor {
-                st.feed_woken = true;
+                st.feed_woken = ANY;
             }
             drop(st);
             self.cond.notify_one();
@@ -251,7 +262,7 @@ impl Live {
             let mut st = self.lock();
             loop {
                 let now = Instant::now();
-                if st.stopping || st.poked || !st.woken.is_empty() || st.feed_woken {
+                if st.stopping || st.poked || !st.woken.is_empty() || st.feed_woken > 0 {
                     break;
                 }
                 let next = next_deadline(&st)
@@ -290,10 +301,11 @@ impl Live {
                                 WakeFor {
                                     visitor: true,
                                     manager: true,
+                                    stamp: *stamp,
                                 },
                             );
                         }
-                        st.feed_woken = true;
+                        st.feed_woken = st.feed_woken.max(last_change);
                     }
                     Ok(_) => {}
                     Err(e) => eprintln!("shopchat: live: could not read changes: {e}"),
@@ -333,10 +345,12 @@ fn other(role: Role) -> WakeFor {
         Role::Visitor => WakeFor {
             visitor: false,
             manager: true,
+            stamp: ANY,
         },
         Role::Manager => WakeFor {
             visitor: true,
             manager: false,
+            stamp: ANY,
         },
     }
 }
@@ -348,6 +362,7 @@ fn wake(st: &mut State, session_id: &str, who: WakeFor) {
     let w = st.woken.entry(session_id.to_string()).or_default();
     w.visitor |= who.visitor;
     w.manager |= who.manager;
+    w.stamp = w.stamp.max(who.stamp);
 }
 
 fn typing_now(st: &State, session_id: &str, role: Role) -> bool {
@@ -379,7 +394,7 @@ fn expire_typing(st: &mut State) {
     for (id, role) in ended {
         wake(st, &id, other(role));
         if role == Role::Visitor {
-            st.feed_woken = true;
+            st.feed_woken = ANY;
         }
     }
 }
@@ -398,7 +413,7 @@ fn next_deadline(st: &State) -> Option<Instant> {
 fn take_due(st: &mut State) -> Vec<Parked> {
     let now = Instant::now();
     let woken = std::mem::take(&mut st.woken);
-    let feed_woken = std::mem::take(&mut st.feed_woken);
+    let feed_stamp = std::mem::take(&mut st.feed_woken);
     let mut due = Vec::new();
     let ids: Vec<String> = st.polls.keys().cloned().collect();
     for id in ids {
@@ -406,14 +421,16 @@ fn take_due(st: &mut State) -> Vec<Parked> {
         let list = st.polls.get_mut(&id).expect("listed");
         let mut keep = Vec::with_capacity(list.len());
         for p in list.drain(..) {
-            let role = match &p.park {
-                Park::Poll { role, .. } => *role,
-                Park::Feed { .. } => Role::Manager,
+            let (role, seen) = match &p.park {
+                Park::Poll { role, change, .. } => (*role, *change),
+                Park::Feed { since, .. } => (Role::Manager, *since),
             };
-            let wake = match role {
+            let for_role = match role {
                 Role::Visitor => w.visitor,
                 Role::Manager => w.manager,
             };
+            // A change the answer already had is no news to it.
+            let wake = for_role && w.stamp > seen;
             if wake || p.until <= now || st.stopping {
                 due.push(p);
             } else {
@@ -426,9 +443,14 @@ fn take_due(st: &mut State) -> Vec<Parked> {
             *st.polls.get_mut(&id).expect("listed") = keep;
         }
     }
-    let (now_due, keep): (Vec<Parked>, Vec<Parked>) = std::mem::take(&mut st.feeds)
-        .into_iter()
-        .partition(|p| feed_woken || p.until <= now || st.stopping);
+    let (now_due, keep): (Vec<Parked>, Vec<Parked>) =
+        std::mem::take(&mut st.feeds).into_iter().partition(|p| {
+            let since = match &p.park {
+                Park::Feed { since, .. } => *since,
+                Park::Poll { .. } => i64::MIN,
+            };
+            feed_stamp > since || p.until <= now || st.stopping
+        });
     st.feeds = keep;
     due.extend(now_due);
     st.parked -= due.len();

@@ -283,6 +283,12 @@ fn handle(mut rq: tiny_http::Request, shared: &Shared, conn: &mut Connection) {
     let method = rq.method().as_str().to_string();
     let path = rq.url().split('?').next().unwrap_or("").to_string();
     let public = routes::is_public(&path);
+    // The watchdog's own checks, every few seconds, would bury the log.
+    let quiet = path == "/healthz"
+        && rq
+            .headers()
+            .iter()
+            .any(|h| h.field.equiv("User-Agent") && h.value.as_str() == watchdog::USER_AGENT);
     let mut origin = None;
     let mut reply = match Request::read(&mut rq, shared.config.trust_proxy) {
         Err(e) => Reply::error(&e),
@@ -308,14 +314,16 @@ fn handle(mut rq: tiny_http::Request, shared: &Shared, conn: &mut Connection) {
         };
         let status = reply.status;
         let _ = rq.respond(to_tiny(reply));
-        // One write per line: eprintln! on unbuffered stderr writes each
-        // piece of the format on its own (eight syscalls a request, 4% of
-        // a poll).
-        let line = format!(
-            "{method} {path} {status} {}ms\n",
-            started.elapsed().as_millis()
-        );
-        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+        if !quiet || status != 200 {
+            // One write per line: eprintln! on unbuffered stderr writes each
+            // piece of the format on its own (eight syscalls a request, 4%
+            // of a poll).
+            let line = format!(
+                "{method} {path} {status} {}ms\n",
+                started.elapsed().as_millis()
+            );
+            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+        }
     };
     match (reply.park.take(), live) {
         (Some((park, wait)), Some(live)) => live.park(live::Parked {

@@ -102,10 +102,11 @@ fn open_for_visitor(
         contact,
         first,
         || {
-            limiter.check(&req.client)?;
+            let client = super::ratelimit::client_key(&req.client);
+            limiter.check(&client)?;
             // The first message counts like any other.
             if first.is_some() {
-                message_limiter.check(&format!("new:{}", req.client))?;
+                message_limiter.check(&format!("new:{client}"))?;
             }
             Ok(())
         },

@@ -54,9 +54,37 @@ impl RateLimiter {
     }
 }
 
+/// The key a client address is limited by: an IPv4 address as it is, an
+/// IPv6 address by its /64 (one home or one phone gets a whole /64, and
+/// could otherwise step through it to dodge the limit).
+pub fn client_key(addr: &str) -> String {
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        _ => addr.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_are_limited_by_their_64() {
+        assert_eq!(client_key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(
+            client_key("2001:db8:1:2:aaaa::1"),
+            client_key("2001:db8:1:2:ffff:ffff:1:2")
+        );
+        assert_ne!(client_key("2001:db8:1:2::1"), client_key("2001:db8:1:3::1"));
+        assert_eq!(client_key("::ffff:198.51.100.1"), "198.51.100.1");
+        assert_eq!(client_key("not an address"), "not an address");
+    }
 
     #[test]
     fn burst_then_refuses_with_retry_after() {

@@ -9,6 +9,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// How the watchdog's requests name themselves (they are not logged).
+pub const USER_AGENT: &str = "shopchat-watchdog";
+
 /// The exit status when the watchdog gives up (EX_SOFTWARE).
 pub const EXIT_DEAF: i32 = 70;
 
@@ -62,7 +65,10 @@ fn probe(addr: SocketAddr, timeout: Duration) -> Result<(), String> {
     let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
     s.set_write_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: watchdog\r\nConnection: close\r\n\r\n")
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: watchdog\r\nUser-Agent: {USER_AGENT}\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(request.as_bytes())
         .map_err(|e| format!("send: {e}"))?;
     let mut got = Vec::new();
     let mut buf = [0u8; 256];

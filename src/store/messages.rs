@@ -282,7 +282,7 @@ pub fn since(
 }
 
 /// What a poll reads of a chat: the session, how far each side has seen
-/// it, and up to `limit` messages after a seq.
+/// it, its change stamp, and up to `limit` messages after a seq.
 #[derive(Debug, Clone)]
 pub struct SessionPage {
     pub session: Session,
@@ -290,13 +290,15 @@ pub struct SessionPage {
     pub visitor_seen_seq: i64,
     /// The highest seq the managers have seen.
     pub manager_seen_seq: i64,
+    /// The chat's change stamp, read with the messages.
+    pub change_seq: i64,
     pub messages: Vec<Message>,
     /// Whether more messages are waiting after these.
     pub has_more: bool,
 }
 
-/// A session, how far each side has seen it, and up to `limit` of its
-/// messages after seq `after`, in seq order: a poll in one statement (one
+/// A session, how far each side has seen it, its change stamp, and up to
+/// `limit` of its messages after seq `after`, in seq order: a poll in one statement (one
 /// read of the session's row, then its messages, which are stored
 /// together). `None` when there is no such session.
 pub fn session_and_since(
@@ -306,7 +308,7 @@ pub fn session_and_since(
     limit: u32,
 ) -> Result<Option<SessionPage>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {}, s.visitor_seen_seq, s.manager_seen_seq,
+        "SELECT {}, s.visitor_seen_seq, s.manager_seen_seq, s.change_seq,
                 m.id, m.seq, m.sender, m.message_text, m.manager_id, m.created_at, m.auto
          FROM chat_sessions s
          LEFT JOIN chat_messages m ON m.session_id = s.id AND m.seq > ?2
@@ -323,20 +325,21 @@ pub fn session_and_since(
                 session: super::sessions::from_row(r)?,
                 visitor_seen_seq: r.get(10)?,
                 manager_seen_seq: r.get(11)?,
+                change_seq: r.get(12)?,
                 messages: Vec::new(),
                 has_more: false,
             }),
         };
-        if let Some(id) = r.get::<_, Option<String>>(12)? {
+        if let Some(id) = r.get::<_, Option<String>>(13)? {
             p.messages.push(Message {
                 id,
-                seq: r.get(13)?,
+                seq: r.get(14)?,
                 session_id: session_id.to_string(),
-                sender: r.get(14)?,
-                message_text: r.get(15)?,
-                manager_id: r.get(16)?,
-                created_at: r.get(17)?,
-                auto: r.get(18)?,
+                sender: r.get(15)?,
+                message_text: r.get(16)?,
+                manager_id: r.get(17)?,
+                created_at: r.get(18)?,
+                auto: r.get(19)?,
             });
         }
     }

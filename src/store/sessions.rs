@@ -270,6 +270,15 @@ pub fn unassign_active(tx: &Transaction, manager_id: &str) -> Result<usize> {
     )?)
 }
 
+/// A chat's change stamp (0 for an unknown chat).
+pub fn change_of(conn: &Connection, id: &str) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT change_seq FROM chat_sessions WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
 /// The highest change stamp so far (0 when there are no chats).
 pub fn max_change(conn: &Connection) -> Result<i64> {
     Ok(conn

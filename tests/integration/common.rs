@@ -87,6 +87,11 @@ impl TestServer {
         }
     }
 
+    /// Connections the server has open now.
+    pub fn open_connections(&self) -> usize {
+        self.server.as_ref().map_or(0, |s| s.stats().open)
+    }
+
     /// Long-polls waiting in the server now.
     pub fn parked(&self) -> usize {
         self.server.as_ref().map_or(0, |s| s.parked())

@@ -467,7 +467,8 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn parse_answer(all: Vec<u8>, closed: bool) -> RawAnswer {
+/// Splits what a connection received into status, head and body.
+pub fn parse_answer(all: Vec<u8>, closed: bool) -> RawAnswer {
     let (head, body) = match find(&all, b"\r\n\r\n") {
         Some(end) => (
             String::from_utf8_lossy(&all[..end]).to_string(),

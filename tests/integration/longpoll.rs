@@ -49,6 +49,8 @@ fn until_parked(s: &TestServer, n: usize) {
 
 #[test]
 fn a_long_poll_answers_within_100_ms_of_a_managers_reply() {
+    // Timed: not beside the floods of hostile.rs.
+    let _g = crate::live::heavy();
     let s = TestServer::start();
     let (sid, usid) = s.open_chat("Olena");
     let seq = s.visitor_says(&sid, &usid, "Де моє замовлення?");
@@ -74,6 +76,8 @@ fn a_long_poll_answers_within_100_ms_of_a_managers_reply() {
 
 #[test]
 fn a_long_poll_answers_within_300_ms_of_shopchat_reply_from_another_process() {
+    // Timed: not beside the floods of hostile.rs.
+    let _g = crate::live::heavy();
     let s = TestServer::start();
     let (sid, usid) = s.open_chat("Emma");
     let seq = s.visitor_says(&sid, &usid, "Do you ship to the UK?");
@@ -369,6 +373,8 @@ fn the_feed_wakes_on_any_change_in_any_chat() {
 
 #[test]
 fn two_hundred_parked_long_polls_do_not_slow_ordinary_requests() {
+    // Timed: not beside the floods of hostile.rs.
+    let _g = crate::live::heavy();
     let s = TestServer::start_unlimited();
     let chats: Vec<(String, String)> = (0..200).map(|i| s.open_chat(&format!("v{i}"))).collect();
     let busy = s.open_chat("busy");
@@ -437,6 +443,8 @@ fn a_fifth_tab_answers_the_oldest_and_the_room_never_refuses() {
 
 #[test]
 fn watch_prints_a_message_moments_after_its_commit() {
+    // Timed: not beside the floods of hostile.rs.
+    let _g = crate::live::heavy();
     use std::io::BufRead;
     let s = TestServer::start();
     let (sid, usid) = s.open_chat("Ann");
@@ -473,4 +481,36 @@ fn watch_prints_a_message_moments_after_its_commit() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(worst < Duration::from_millis(200), "slowest line {worst:?}");
+}
+
+#[test]
+fn a_client_that_hangs_up_during_a_long_poll_frees_its_connection() {
+    use std::io::Write;
+    let s = TestServer::start();
+    let (sid, usid) = s.open_chat("Gone");
+    let seq = s.visitor_says(&sid, &usid, "bye, closing the tab");
+    // The helper's own connections close as its clients are dropped.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while s.open_connections() > 0 {
+        assert!(Instant::now() < deadline, "connections left open");
+        thread::sleep(Duration::from_millis(10));
+    }
+    let before = 0;
+    let addr = s.url.trim_start_matches("http://").to_string();
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        c,
+        "GET {} HTTP/1.1\r\nHost: t\r\nX-API-Key: {}\r\nX-User-Session-Id: {usid}\r\n\r\n",
+        poll_path(&sid, &format!("since={seq}&wait=30")),
+        s.key
+    )
+    .unwrap();
+    until_parked(&s, 1);
+    assert_eq!(s.open_connections(), before + 1);
+    drop(c);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while s.open_connections() > before {
+        assert!(Instant::now() < deadline, "the connection stayed open");
+        thread::sleep(Duration::from_millis(20));
+    }
 }

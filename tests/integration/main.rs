@@ -15,6 +15,7 @@ mod cli_live;
 mod cli_read;
 mod cli_write;
 mod concurrency;
+mod deploy;
 mod docs;
 mod email;
 mod hostile;

@@ -215,6 +215,10 @@ pub struct TestPki {
     pub ca_pem: String,
     /// The fake's TLS setup: the server certificate (and the CA's) and key.
     pub server: Arc<rustls::ServerConfig>,
+    /// The server certificate and the CA's, PEM (for a real server: nginx).
+    pub chain_pem: String,
+    /// The server certificate's private key, PEM.
+    pub key_pem: String,
 }
 
 impl TestPki {
@@ -262,6 +266,8 @@ impl TestPki {
         TestPki {
             ca_pem: ca_cert.pem(),
             server: Arc::new(server),
+            chain_pem: format!("{}{}", leaf_cert.pem(), ca_cert.pem()),
+            key_pem: key.serialize_pem(),
         }
     }
 }

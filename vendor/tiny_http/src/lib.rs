@@ -416,6 +416,13 @@ fn accept_loop(listener: TcpListener, inner: &Arc<Inner>) {
     }
 }
 
+/// Whether the client has closed its side (an EOF is waiting; a pipelined
+/// request waiting there is not a close).
+fn peer_closed(stream: &TcpStream) -> bool {
+    let mut one = [0u8; 1];
+    readable_now(stream) && matches!(stream.peek(&mut one), Ok(0) | Err(_))
+}
+
 /// Whether bytes (or an EOF) are waiting to be read on `stream` right now.
 fn readable_now(stream: &TcpStream) -> bool {
     use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -641,9 +648,15 @@ fn serve_connection(inner: &Inner, stream: &TcpStream, state: &ConnState, peer: 
             },
         );
         inner.messages.push(rq);
-        let answer = match rx.recv() {
-            Ok(a) => a,
-            Err(_) => return,
+        // Wait for the answer; a client that hangs up meanwhile (a tab
+        // closed during a long-poll) frees its connection at once.
+        let answer = loop {
+            match rx.recv_timeout(Duration::from_secs(1)) {
+                Ok(a) => break a,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(mpsc::RecvTimeoutError::Timeout) if peer_closed(stream) => return,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
         };
         state.set(inner, WRITING);
         if http1::write_all(stream, &answer.bytes, Instant::now() + opts.write_timeout).is_err() {
