@@ -85,6 +85,8 @@ test('the panel speaks Ukrainian to a Ukrainian browser, and English on request'
   await page.locator('#token').fill(server.token);
   await page.getByRole('button', { name: 'Увійти' }).click();
   await page.locator('.list-view').waitFor();
+  // The count is drawn with the first page of the list, once it has loaded.
+  await page.locator('.row').first().waitFor();
   assert.equal(await page.locator('.list-head h1').textContent(), 'Чати');
   assert.match(await page.locator('.list-head .chip').textContent(), /Чекають на відповідь: \d+/);
   assert.equal(await page.locator('.tab[data-status="closed"]').textContent(), 'Закриті');
