@@ -39,6 +39,10 @@ pub fn run(cli: &Cli, args: &WatchArgs) -> anyhow::Result<()> {
     );
     let mut names: HashMap<String, String> = HashMap::new();
     while !stop.load(Ordering::SeqCst) {
+        // Asked before the read: a commit between the read and the wait
+        // below then moves it, and is read on the next turn (asked after
+        // the read, such a commit was already counted and waited past).
+        let version = crate::db::data_version(&conn)?;
         let batch = messages::after(&conn, cursor, BATCH)?;
         let full = batch.len() as u32 == BATCH;
         {
@@ -70,7 +74,6 @@ pub fn run(cli: &Cli, args: &WatchArgs) -> anyhow::Result<()> {
         // Wait for the next commit by anyone: PRAGMA data_version moves
         // when another connection commits (a read of shared memory, no
         // query), so a message prints within LOOK of its commit.
-        let version = crate::db::data_version(&conn)?;
         while !stop.load(Ordering::SeqCst) && crate::db::data_version(&conn)? == version {
             std::thread::sleep(LOOK);
         }
