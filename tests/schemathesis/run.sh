@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# schemathesis (PyPI, pinned) against the real release binary on
+# schemathesis (PyPI, pinned) against the real binary on
 # 127.0.0.1 with docs/openapi.json as the server serves it: every check, a
 # fixed seed, a bounded number of examples (schemathesis.toml), rate limits
 # off, a real API key, manager token, webhook secret and chats. Installs
@@ -24,9 +24,17 @@ if ! cmp -s "$REQS" "$VENV/requirements.txt"; then
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQS"
     cp "$REQS" "$VENV/requirements.txt"
 fi
+if [ "${1:-}" = --install-only ]; then
+    exit 0
+fi
 
-cargo build --release --quiet
-BIN="$PWD/target/release/shopchat"
+# The binary to test: $SHOPCHAT_BIN (./test.sh passes the debug build), else
+# a release build.
+BIN=${SHOPCHAT_BIN:-}
+if [ -z "$BIN" ]; then
+    cargo build --release --quiet
+    BIN="$PWD/target/release/shopchat"
+fi
 TMP=$(mktemp -d)
 SERVER=
 cleanup() {
