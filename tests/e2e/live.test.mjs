@@ -82,6 +82,8 @@ test('seen shows on both sides', async () => {
 test('the list gets a new chat, its unread badge and the title count without a reload', async () => {
   const manager = await newPage(browser);
   await adminLogin(manager, server);
+  // The title's count is set with the first list (and its awaiting count).
+  await manager.waitForFunction(() => /\d/.test(document.querySelector('.list-head .chip')?.textContent || ''));
   const before = await manager.title();
   const n = Number((before.match(/^\((\d+)\)/) || [0, 0])[1]);
   const s = (await call(server, 'POST', '/api/public/chat/sessions', { key: server.key, body: { userName: 'Newcomer', messageText: 'Is anyone there?' } })).json.session;

@@ -12,9 +12,12 @@ let server, browser;
 before(async () => { server = await startShopchat({ env: { CHAT_SESSION_RATE: '0' } }); browser = await launchBrowser(); });
 after(async () => { await browser?.close(); await server?.stop(); });
 
-/** Hours surely closed now: one minute, two days from today. */
+/** Hours surely closed now: one minute, two days from today in Kyiv (the
+ * shop's zone in these tests; after 22:00 UTC Kyiv is already a day ahead). */
 function closedHours() {
-  const day = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'][(new Date().getUTCDay() + 2) % 7];
+  const days = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+  const today = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Kyiv', weekday: 'short' }).format(new Date()).toLowerCase();
+  const day = days[(days.indexOf(today) + 2) % 7];
   return `${day} 09:00-09:01`;
 }
 
