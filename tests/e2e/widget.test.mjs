@@ -268,14 +268,19 @@ test('falls back to plain polling by itself when long-polls are cut (a proxy), a
 
 test('a poll carries the cursor, and the visitor secret in a header only', async () => {
   const { page, sessionId } = await visitorWithChat('Cursor');
+  // The poll after the reply: the widget sends it as soon as the long-poll that carried the reply
+  // has answered, so it is listened for before the reply is sent.
+  const since = (r) => Number(new URL(r.url()).searchParams.get('since'));
+  const next = page.waitForRequest((r) => isPoll(r) && since(r) > 0, { timeout: 10000 });
   const m = await managerSays(server, sessionId, 'hi');
   await page.locator(`${W.msg}.manager`).waitFor({ timeout: 5000 });
-  const req = await page.waitForRequest(isPoll);
+  const req = await next;
   const url = new URL(req.url());
   assert.equal(url.searchParams.get('since'), String(m.seq), 'since = the last seq seen');
   const { userSessionId } = await widgetStore(page, server);
   assert.equal(url.searchParams.get('userSessionId'), null, 'never in the URL: proxies log URLs');
-  const headers = await req.allHeaders();
+  // headers(), not allHeaders(): the latter waits for the answer, and this long-poll is still parked.
+  const headers = req.headers();
   assert.equal(headers['x-user-session-id'], userSessionId);
   assert.equal(headers['x-api-key'], await page.evaluate(() => document.querySelector('script[data-api-key]').dataset.apiKey));
   assert.ok(headers['x-api-key']);
