@@ -1,6 +1,6 @@
 //! Bench only (bench/big.sh): the stack's ceiling for a widget poll. The
-//! vendored tiny_http with the options `serve` uses, and per request one
-//! indexed SQLite read of a chat's messages after a seq, answered as the
+//! vendored `tiny_http` with the options `serve` uses, and per request one
+//! indexed `SQLite` read of a chat's messages after a seq, answered as the
 //! same JSON shape; no key check, no visitor check, no log. What a poll of
 //! shopchat costs above this is our own work.
 //!
@@ -19,7 +19,7 @@ fn main() {
     let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let options = tiny_http::Options {
         request_timeout: Duration::from_secs(10),
-        idle_timeout: Duration::from_secs(60),
+        idle_timeout: Duration::from_mins(1),
         write_timeout: Duration::from_secs(10),
         max_connections: 4096,
         stack_size: 128 * 1024,

@@ -8,7 +8,7 @@
 //! loadgen poll URL KEY CHATS PID CONNS SECONDS INTERVAL_MS
 //! ```
 //! `poll` prints one JSON line: requests, per-connection minimum, latency
-//! percentiles, and the server's CPU per request and memory (VmRSS) at the
+//! percentiles, and the server's CPU per request and memory (`VmRSS`) at the
 //! end, while every connection is still open.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -186,7 +186,7 @@ fn poll(a: &[String]) {
                         let t = Instant::now();
                         match c.get(&req) {
                             Ok((200, body)) if body.starts_with(b"{\"messages\":[") => {
-                                mine.push(t.elapsed().as_micros() as u32)
+                                mine.push(t.elapsed().as_micros() as u32);
                             }
                             Ok((status, body)) => {
                                 errs.lock().unwrap().push(format!(

@@ -289,9 +289,7 @@ pub fn open_session(
                 return Ok(Err(s));
             }
         }
-        let usid = user_session_id
-            .map(str::to_string)
-            .unwrap_or_else(crate::secret::new_user_session_id);
+        let usid = user_session_id.map_or_else(crate::secret::new_user_session_id, str::to_string);
         let (name, phone, email) = match user_session_id {
             Some(u) => sessions::visitor_contact(tx, u)?,
             None => (None, None, None),
@@ -469,7 +467,7 @@ fn insert_message(
         // The first manager to answer an unassigned chat takes it, so
         // two managers do not answer the same visitor.
         Author::Manager(id) if session.manager_id.is_none() => {
-            sessions::set_manager(tx, &session.id, Some(id), &now)?
+            sessions::set_manager(tx, &session.id, Some(id), &now)?;
         }
         Author::Manager(_) => {}
     }

@@ -1,4 +1,7 @@
 //! The command line: one enum of subcommands, one args struct each.
+// The doc comments here are clap's --help text, shown as written: no
+// Markdown backticks in them.
+#![allow(clippy::doc_markdown)]
 
 use std::path::PathBuf;
 

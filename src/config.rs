@@ -77,7 +77,7 @@ pub struct ServeConfig {
     pub threads: usize,
     /// Take the client address from X-Forwarded-For (for rate limits).
     pub trust_proxy: bool,
-    /// Keys from CHAT_API_KEYS (plain; hashed when the server starts).
+    /// Keys from `CHAT_API_KEYS` (plain; hashed when the server starts).
     pub env_api_keys: Vec<String>,
     pub allowed_origins: Origins,
     /// New sessions per minute per client address; 0 = no limit.
@@ -230,7 +230,7 @@ pub fn list(v: &str) -> Vec<String> {
         .collect()
 }
 
-/// CHAT_PUBLIC_URL: http(s)://host[:port][/path], kept without a trailing slash.
+/// `CHAT_PUBLIC_URL`: http(s)://host[:port][/path], kept without a trailing slash.
 pub fn public_url(v: Option<&str>) -> Result<Option<String>, ConfigError> {
     let Some(u) = given(v) else {
         return Ok(None);

@@ -65,7 +65,7 @@ pub fn tune_for_bulk_writes(conn: &Connection) -> Result<()> {
 }
 
 /// The page cache of each connection (every server worker has one), in
-/// KiB. SQLite's default is 2 MiB; 8 workers polled over 1,000 chats
+/// KiB. `SQLite`'s default is 2 MiB; 8 workers polled over 1,000 chats
 /// filled theirs, 16 MiB mostly holding copies of the same pages (RSS 44
 /// MiB with 1,000 widgets; 32 MiB at 512 KiB; bench/). A poll reads 3-4
 /// pages of a chat stored together, the interior ones stay cached, and a
@@ -75,12 +75,12 @@ const CACHE_KIB: i64 = 512;
 /// The page cache of a bulk-writing connection, in KiB.
 const BULK_CACHE_KIB: i64 = 16 * 1024;
 
-/// The schema version (rusqlite_migration's `user_version`).
+/// The schema version (`rusqlite_migration`'s `user_version`).
 pub fn schema_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
-/// SQLite's `data_version`: it changes when another connection (of this
+/// `SQLite`'s `data_version`: it changes when another connection (of this
 /// process or another) has committed since this one last looked, so what
 /// this connection keeps in memory (the API keys) can be read again only
 /// when it may be stale, and the waiting room learns of other processes'
@@ -122,7 +122,7 @@ fn open_with(path: &Path, create: bool) -> Result<Connection> {
     Ok(conn)
 }
 
-/// Copies the database at `src` into a new file at `dest` with SQLite's
+/// Copies the database at `src` into a new file at `dest` with `SQLite`'s
 /// online backup, in one step: the copy is the snapshot of a single read
 /// transaction, so it holds every commit made before it started, and in WAL
 /// mode the server keeps writing meanwhile. The copy uses a rollback
@@ -140,14 +140,14 @@ pub fn backup_to(src: &Connection, dest: &Path) -> Result<()> {
         loop {
             match backup.step(-1)? {
                 StepResult::Done => break,
-                StepResult::More => continue,
+                StepResult::More => {}
                 StepResult::Busy | StepResult::Locked => {
                     if std::time::Instant::now() > deadline {
                         return Err(Error::Busy);
                     }
                     std::thread::sleep(Duration::from_millis(50));
                 }
-                _ => continue,
+                _ => {}
             }
         }
     }

@@ -49,7 +49,7 @@ impl Default for Tuning {
         Tuning {
             tick: Duration::from_secs(2),
             min_backoff: Duration::from_secs(5),
-            max_backoff: Duration::from_secs(600),
+            max_backoff: Duration::from_mins(10),
             timeout: Duration::from_secs(20),
             max_refused_attempts: 3,
         }
@@ -69,7 +69,7 @@ pub struct Config {
     pub shop_name: String,
     /// The shop's page with the widget, for the link back to the chat.
     pub shop_url: Option<String>,
-    /// SSL_CERT_FILE (the same trust rule as Telegram's).
+    /// `SSL_CERT_FILE` (the same trust rule as Telegram's).
     pub ca_file: Option<PathBuf>,
     pub tuning: Tuning,
 }
@@ -83,14 +83,14 @@ impl std::fmt::Debug for Config {
             .field("user", &self.credentials.as_ref().map(|c| &c.0))
             .field("from", &self.from.to_string())
             .field("after", &self.after)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl Config {
     /// `None` when no SMTP host is set (email off). `public_url` is the
     /// fallback for the shop's page (the demo page shows the widget).
-    /// `ca_file` is SSL_CERT_FILE (`--telegram-ca-file`): one trust store
+    /// `ca_file` is `SSL_CERT_FILE` (`--telegram-ca-file`): one trust store
     /// for every TLS client.
     pub fn from_args(
         a: &EmailArgs,

@@ -51,7 +51,7 @@ impl Service {
             threads.push(spawn("email", move || {
                 let mut last_prune: Option<Instant> = None;
                 while !stop.load(Ordering::SeqCst) {
-                    if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
+                    if last_prune.is_none_or(|t| t.elapsed() > Duration::from_hours(1)) {
                         last_prune = Some(Instant::now());
                         if let Err(e) = email::prune(&mut conn) {
                             eprintln!("shopchat: email: pruning the outbox: {e}");

@@ -1,6 +1,6 @@
 //! shopchat: a live chat for small online shops.
 //!
-//! One binary, one SQLite file. Visitors write from a widget served by
+//! One binary, one `SQLite` file. Visitors write from a widget served by
 //! [`http`]; managers answer from the admin API, the terminal
 //! ([`commands`]) or Telegram. Everything that touches the database goes
 //! through [`chat`] (the rules) and [`store`] (the SQL).

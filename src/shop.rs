@@ -69,16 +69,17 @@ impl WeeklyHours {
             let days = words.next().unwrap_or("").to_ascii_lowercase();
             let (first, last) = match days.as_str() {
                 "daily" | "every" | "all" => (0, 6),
-                d => match d.split_once('-') {
-                    Some((a, b)) => (
-                        day(a).ok_or_else(|| bad(format!("'{a}' is not a day")))?,
-                        day(b).ok_or_else(|| bad(format!("'{b}' is not a day")))?,
-                    ),
-                    None => {
+                d => {
+                    if let Some((a, b)) = d.split_once('-') {
+                        (
+                            day(a).ok_or_else(|| bad(format!("'{a}' is not a day")))?,
+                            day(b).ok_or_else(|| bad(format!("'{b}' is not a day")))?,
+                        )
+                    } else {
                         let n = day(d).ok_or_else(|| bad(format!("'{d}' is not a day")))?;
                         (n, n)
                     }
-                },
+                }
             };
             let mut ranges = Vec::new();
             for r in words {

@@ -7,7 +7,7 @@ use super::term;
 use crate::cli::{ArchiveArgs, Cli};
 use crate::store::{self, sessions};
 
-pub fn run(cli: &Cli, args: &ArchiveArgs) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, args: &ArchiveArgs) -> anyhow::Result<()> {
     let mut conn = term::open(cli)?;
     let now = chrono::Utc::now();
     let cutoff = crate::time::format(now - chrono::Duration::days(i64::from(args.older_than)));

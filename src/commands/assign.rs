@@ -7,7 +7,7 @@ use super::term;
 use crate::chat;
 use crate::cli::{AssignArgs, Cli};
 
-pub fn run(cli: &Cli, args: &AssignArgs) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, args: &AssignArgs) -> anyhow::Result<()> {
     let mut conn = term::open(cli)?;
     let session = term::resolve_session(&conn, &args.id)?;
     let manager = match args.manager.trim() {

@@ -1,5 +1,5 @@
 //! `shopchat backup PATH`: a consistent copy of the database while the
-//! server runs (SQLite online backup), checked before it is put in place.
+//! server runs (`SQLite` online backup), checked before it is put in place.
 
 use anyhow::{bail, Context};
 
@@ -7,7 +7,7 @@ use super::term;
 use crate::cli::{BackupArgs, Cli};
 use crate::store::stats;
 
-pub fn run(cli: &Cli, args: &BackupArgs) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, args: &BackupArgs) -> anyhow::Result<()> {
     let conn = term::open(cli)?;
     let dest = &args.path;
     if dest.is_dir() {
@@ -43,8 +43,7 @@ pub fn run(cli: &Cli, args: &BackupArgs) -> anyhow::Result<()> {
     }
     let file_name = dest
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "backup".into());
+        .map_or_else(|| "backup".into(), |n| n.to_string_lossy().into_owned());
     // Written beside the target and renamed into place, so a failed or
     // interrupted backup never leaves a half-written file under PATH.
     let tmp = dir.join(format!(".{file_name}.partial-{}", std::process::id()));
@@ -71,7 +70,7 @@ pub fn run(cli: &Cli, args: &BackupArgs) -> anyhow::Result<()> {
     };
     std::fs::rename(&tmp, dest)
         .with_context(|| format!("could not move the copy to {}", dest.display()))?;
-    let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+    let bytes = std::fs::metadata(dest).map_or(0, |m| m.len());
     term::say(format!(
         "Backed up {} to {} ({chats} chats, {msgs} messages, {}); integrity check ok.",
         cli.db.display(),

@@ -6,7 +6,7 @@ use super::term;
 use crate::chat;
 use crate::cli::{Cli, CloseArgs};
 
-pub fn run(cli: &Cli, args: &CloseArgs) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, args: &CloseArgs) -> anyhow::Result<()> {
     let mut conn = term::open(cli)?;
     let before = term::resolve_session(&conn, &args.id)?;
     let after = chat::close(&mut conn, &before.id).map_err(|e| term::chat_error(e, &before))?;

@@ -2,7 +2,7 @@
 
 use crate::cli::Cli;
 
-pub fn run(cli: &Cli) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli) -> anyhow::Result<()> {
     let conn = crate::db::init(&cli.db)?;
     let version = crate::db::schema_version(&conn)?;
     println!(

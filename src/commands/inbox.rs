@@ -25,7 +25,7 @@ const LIST_LIMIT: u32 = 50;
 const REFRESH: &str = "refresh";
 const QUIT: &str = "quit";
 
-pub fn run(cli: &Cli) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli) -> anyhow::Result<()> {
     let mut conn = term::open(cli)?;
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         bail!("inbox is interactive and needs a terminal; in scripts use `shopchat sessions`, `show` and `reply`");
@@ -81,7 +81,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         let Some((i, screen)) = picked else { break };
         match screen.keys[i].as_str() {
             QUIT => break,
-            REFRESH => continue,
+            REFRESH => {}
             id => {
                 term_err.clear_screen()?;
                 notice = chat_loop(&mut conn, &me, id, &term_err, &theme)?;

@@ -8,7 +8,7 @@ use crate::accounts;
 use crate::cli::{Cli, KeysCommand};
 use crate::store::keys;
 
-pub fn run(cli: &Cli, cmd: &KeysCommand) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, cmd: &KeysCommand) -> anyhow::Result<()> {
     let mut conn = term::open(cli)?;
     match cmd {
         KeysCommand::Add { label } => {

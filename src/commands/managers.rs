@@ -8,7 +8,7 @@ use crate::accounts;
 use crate::cli::{Cli, ManagersCommand};
 use crate::store::managers::{self, Removed};
 
-pub fn run(cli: &Cli, cmd: &ManagersCommand) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, cmd: &ManagersCommand) -> anyhow::Result<()> {
     let mut conn = term::open(cli)?;
     let unknown = |id: &str| format!("no manager '{id}'; `shopchat managers list` shows them");
     match cmd {

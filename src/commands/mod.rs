@@ -48,12 +48,13 @@ pub fn run(cli: Cli) -> i32 {
     };
     match result {
         Ok(()) => 0,
-        Err(e) => match term::quiet_exit(&e) {
-            Some(code) => code,
-            None => {
+        Err(e) => {
+            if let Some(code) = term::quiet_exit(&e) {
+                code
+            } else {
                 eprintln!("error: {e:#}");
                 1
             }
-        },
+        }
     }
 }

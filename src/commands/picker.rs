@@ -9,7 +9,7 @@ use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifier
 use crossterm::{cursor, execute, terminal};
 
 /// What the picker shows: a header and the items, as lines.
-pub struct Screen {
+pub(super) struct Screen {
     pub header: Vec<String>,
     pub prompt: String,
     pub items: Vec<String>,
@@ -26,13 +26,13 @@ const REDRAW_EVERY: Duration = Duration::from_secs(30);
 /// Shows `load()` and lets the user pick; calls `load` again when
 /// `changed()` says so. Returns the picked item's index in the last screen
 /// loaded and that screen, or `None` when the user leaves.
-pub fn pick(
+pub(super) fn pick(
     mut load: impl FnMut() -> anyhow::Result<Screen>,
     mut changed: impl FnMut() -> bool,
 ) -> anyhow::Result<Option<(usize, Screen)>> {
     let mut screen = load()?;
     let mut sel = 0usize;
-    let _raw = RawMode::on()?;
+    let raw_mode = RawMode::on()?;
     let mut drawn = Instant::now();
     draw(&screen, sel)?;
     loop {
@@ -55,7 +55,7 @@ pub fn pick(
             let page = page_size(&screen).max(1);
             match code {
                 KeyCode::Char('c') if modifiers.contains(KeyModifiers::CONTROL) => {
-                    drop(_raw);
+                    drop(raw_mode);
                     let _ = execute!(std::io::stderr(), cursor::Show);
                     eprintln!();
                     std::process::exit(130);

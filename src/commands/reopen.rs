@@ -8,7 +8,7 @@ use crate::chat;
 use crate::cli::{Cli, CloseArgs};
 use crate::error::Error;
 
-pub fn run(cli: &Cli, args: &CloseArgs) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, args: &CloseArgs) -> anyhow::Result<()> {
     let mut conn = term::open(cli)?;
     let before = term::resolve_session(&conn, &args.id)?;
     let after = match chat::reopen(&mut conn, &before.id) {

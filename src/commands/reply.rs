@@ -18,7 +18,7 @@ use crate::store::{messages, Message, Session};
 /// How many earlier messages the prompt shows.
 const CONTEXT_MESSAGES: u32 = 10;
 
-pub fn run(cli: &Cli, args: &ReplyArgs) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, args: &ReplyArgs) -> anyhow::Result<()> {
     let mut conn = term::open(cli)?;
     let session = term::resolve_session(&conn, &args.id)?;
     let me = term::acting_manager(&conn, cli)?;
@@ -33,12 +33,11 @@ pub fn run(cli: &Cli, args: &ReplyArgs) -> anyhow::Result<()> {
             term::exit_on_ctrl_c();
             let ui = Ui::detect();
             eprint!("{}", context(&conn, &session, &ui)?);
-            match ask(&session, &me)? {
-                Some(t) => t,
-                None => {
-                    eprintln!("Nothing sent.");
-                    return Ok(());
-                }
+            if let Some(t) = ask(&session, &me)? {
+                t
+            } else {
+                eprintln!("Nothing sent.");
+                return Ok(());
             }
         }
         [dash] if dash == "-" => {
@@ -66,7 +65,7 @@ pub fn run(cli: &Cli, args: &ReplyArgs) -> anyhow::Result<()> {
 }
 
 /// The last messages and who the chat is with, shown before asking.
-pub fn context(conn: &Connection, session: &Session, ui: &Ui) -> anyhow::Result<String> {
+pub(super) fn context(conn: &Connection, session: &Session, ui: &Ui) -> anyhow::Result<String> {
     let count = session_count(conn, session)?;
     let msgs = messages::last(conn, &session.id, CONTEXT_MESSAGES)?;
     let mut out = term::session_header(session, count, chrono::Utc::now());
@@ -89,14 +88,12 @@ pub fn context(conn: &Connection, session: &Session, ui: &Ui) -> anyhow::Result<
 }
 
 fn session_count(conn: &Connection, session: &Session) -> anyhow::Result<usize> {
-    Ok(crate::store::sessions::summary(conn, &session.id)?
-        .map(|s| s.message_count as usize)
-        .unwrap_or(0))
+    Ok(crate::store::sessions::summary(conn, &session.id)?.map_or(0, |s| s.message_count as usize))
 }
 
 /// Asks for the reply on the terminal; `None` when the manager leaves it
 /// empty.
-pub fn ask(session: &Session, me: &Manager) -> anyhow::Result<Option<String>> {
+pub(super) fn ask(session: &Session, me: &Manager) -> anyhow::Result<Option<String>> {
     let text: String = Input::with_theme(&ColorfulTheme::default())
         .with_prompt(format!(
             "Reply to {} as {} (empty: cancel)",
@@ -109,7 +106,7 @@ pub fn ask(session: &Session, me: &Manager) -> anyhow::Result<Option<String>> {
 }
 
 /// Sends `text` as `me` through the chat rules.
-pub fn send(
+pub(super) fn send(
     conn: &mut Connection,
     session: &Session,
     me: &Manager,

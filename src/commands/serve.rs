@@ -15,7 +15,7 @@ use crate::http::{Server, Shared};
 use crate::store::{keys, managers};
 use crate::telegram;
 
-pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::from_args(cli.db.clone(), args)?;
     let tg = config.telegram.clone().map(Arc::new);
     let mail = crate::email::Config::from_args(

@@ -12,7 +12,7 @@ use crate::store::{managers, sessions, Status};
 
 const MAX_SEARCH_CHARS: usize = 100;
 
-pub fn run(cli: &Cli, args: &SessionsArgs) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, args: &SessionsArgs) -> anyhow::Result<()> {
     let conn = term::open(cli)?;
     let wanted = args.status.unwrap_or(if args.awaiting {
         StatusFilter::Active

@@ -10,7 +10,7 @@ use crate::cli::{Cli, SettingsCommand};
 use crate::shop::{self, Shop, KEYS};
 use crate::store::{self, settings};
 
-pub fn run(cli: &Cli, cmd: &SettingsCommand) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, cmd: &SettingsCommand) -> anyhow::Result<()> {
     let mut conn = term::open(cli)?;
     match cmd {
         SettingsCommand::Show { json } => {
@@ -19,10 +19,10 @@ pub fn run(cli: &Cli, cmd: &SettingsCommand) -> anyhow::Result<()> {
             let effective = |k: &str| -> String {
                 match k {
                     "timezone" => shop.tz.name().to_string(),
-                    "hours" => shop
-                        .hours
-                        .as_ref()
-                        .map_or("always open".into(), |h| h.describe()),
+                    "hours" => shop.hours.as_ref().map_or(
+                        "always open".into(),
+                        super::super::shop::WeeklyHours::describe,
+                    ),
                     "away-after" => shop.away_after.map_or("off".into(), |m| format!("{m} min")),
                     "away-reply" => shop.away_reply.clone(),
                     "contact-first" => if shop.contact_first { "yes" } else { "no" }.into(),

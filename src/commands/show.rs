@@ -9,7 +9,7 @@ use crate::chat;
 use crate::cli::{Cli, ShowArgs};
 use crate::store::{messages, sessions};
 
-pub fn run(cli: &Cli, args: &ShowArgs) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, args: &ShowArgs) -> anyhow::Result<()> {
     let conn = term::open(cli)?;
     let session = term::resolve_session(&conn, &args.id)?;
     let msgs = messages::all(&conn, &session.id)?;

@@ -9,7 +9,7 @@ use super::term::{self, Ui};
 use crate::cli::{Cli, StatsArgs};
 use crate::store::stats;
 
-pub fn run(cli: &Cli, args: &StatsArgs) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, args: &StatsArgs) -> anyhow::Result<()> {
     let conn = term::open(cli)?;
     let shop = crate::shop::Shop::load(&conn)?;
     let s = stats::compute(&conn, &crate::shop::today_start(&conn)?)?;

@@ -8,7 +8,7 @@ use crate::cli::{Cli, TelegramArgs, TelegramCommand};
 use crate::telegram::client::{ApiError, Client, Outgoing};
 use crate::telegram::Config;
 
-pub fn run(_cli: &Cli, cmd: &TelegramCommand) -> anyhow::Result<()> {
+pub(super) fn run(_cli: &Cli, cmd: &TelegramCommand) -> anyhow::Result<()> {
     match cmd {
         TelegramCommand::Test {
             telegram,

@@ -88,7 +88,7 @@ pub fn shop_time(t: DateTime<Utc>) -> chrono::DateTime<chrono::FixedOffset> {
     }
 }
 
-/// Opens the existing database named by --db / CHAT_DB, and learns the
+/// Opens the existing database named by --db / `CHAT_DB`, and learns the
 /// shop's time zone from it.
 pub fn open(cli: &Cli) -> anyhow::Result<Connection> {
     let conn = open_db(cli)?;
@@ -130,7 +130,7 @@ pub struct Ui {
 }
 
 impl Ui {
-    /// Colour only when stdout is a terminal and NO_COLOR is unset or
+    /// Colour only when stdout is a terminal and `NO_COLOR` is unset or
     /// empty; width from COLUMNS, else the terminal, else 120.
     pub fn detect() -> Ui {
         let tty = std::io::stdout().is_terminal();
@@ -262,7 +262,7 @@ pub fn resolve_session(conn: &Connection, input: &str) -> anyhow::Result<Session
     }
 }
 
-/// The manager acting in this command: --as / CHAT_MANAGER, else the only
+/// The manager acting in this command: --as / `CHAT_MANAGER`, else the only
 /// (active) manager there is.
 pub fn acting_manager(conn: &Connection, cli: &Cli) -> anyhow::Result<Manager> {
     let everyone = managers::list(conn)?;

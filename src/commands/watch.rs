@@ -19,7 +19,7 @@ const LOOK: Duration = Duration::from_millis(20);
 /// Messages read per query; more are read at once when there are more.
 const BATCH: u32 = 500;
 
-pub fn run(cli: &Cli, args: &WatchArgs) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, args: &WatchArgs) -> anyhow::Result<()> {
     let conn = term::open(cli)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -52,15 +52,13 @@ pub fn run(cli: &Cli, args: &WatchArgs) -> anyhow::Result<()> {
                     serde_json::to_writer(&mut out, m)?;
                     writeln!(out)?;
                 } else {
-                    let name = match names.get(&m.session_id) {
-                        Some(n) => n.clone(),
-                        None => {
-                            let n = sessions::get(&conn, &m.session_id)?
-                                .map(|s| term::visitor_label(&s))
-                                .unwrap_or_else(|| "visitor".into());
-                            names.insert(m.session_id.clone(), n.clone());
-                            n
-                        }
+                    let name = if let Some(n) = names.get(&m.session_id) {
+                        n.clone()
+                    } else {
+                        let n = sessions::get(&conn, &m.session_id)?
+                            .map_or_else(|| "visitor".into(), |s| term::visitor_label(&s));
+                        names.insert(m.session_id.clone(), n.clone());
+                        n
                     };
                     write!(out, "{}", line(m, &name))?;
                 }

@@ -11,8 +11,8 @@ use crate::error::{Error, Result};
 use crate::shop::Shop;
 use crate::store::{managers, messages, sessions, stats, Session, SessionSummary, Status};
 
-pub const DEFAULT_LIST_LIMIT: u32 = 50;
-pub const MAX_LIST_LIMIT: u32 = 200;
+pub(super) const DEFAULT_LIST_LIMIT: u32 = 50;
+pub(super) const MAX_LIST_LIMIT: u32 = 200;
 const MAX_SEARCH_CHARS: usize = 100;
 
 fn session(ctx: &Ctx, id: &str) -> Result<Session> {
@@ -23,10 +23,10 @@ fn session(ctx: &Ctx, id: &str) -> Result<Session> {
 }
 
 /// GET /api/chat/sessions
-pub fn list(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
+pub(super) fn list(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     require_manager(req, ctx)?;
     let status = match req.query("status").map(str::trim) {
-        None | Some("") | Some("all") => None,
+        None | Some("" | "all") => None,
         Some(s) => Some(Status::parse(s).ok_or_else(|| {
             Error::bad_request(format!(
                 "status must be active, closed, archived or all, not '{s}'"
@@ -89,7 +89,7 @@ fn item_json(conn: &rusqlite::Connection, mut item: SessionSummary) -> Result<Va
 
 /// One chat as a listing item (the feed), if it exists and has a message
 /// (a chat without one is never shown to managers).
-pub fn summary_json(conn: &rusqlite::Connection, id: &str) -> Result<Option<Value>> {
+pub(super) fn summary_json(conn: &rusqlite::Connection, id: &str) -> Result<Option<Value>> {
     match sessions::summary(conn, id)? {
         Some(item) if item.message_count > 0 => Ok(Some(item_json(conn, item)?)),
         _ => Ok(None),
@@ -97,11 +97,11 @@ pub fn summary_json(conn: &rusqlite::Connection, id: &str) -> Result<Option<Valu
 }
 
 /// How many of a visitor's other chats a chat's page lists.
-pub const VISITOR_CHATS: u32 = 20;
+pub(super) const VISITOR_CHATS: u32 = 20;
 
 /// GET /api/chat/sessions/:id: the chat, its messages, and the visitor's
 /// other chats (same browser), newest first.
-pub fn get(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+pub(super) fn get(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_manager(req, ctx)?;
     let s = session(ctx, id)?;
     let msgs = messages::all(ctx.conn, &s.id)?;
@@ -119,7 +119,7 @@ pub fn get(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
 }
 
 /// GET /api/chat/sessions/:id/messages?since=&limit=&wait=&state=
-pub fn poll(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+pub(super) fn poll(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_manager(req, ctx)?;
     let q = match PollQuery::parse(req) {
         Ok(q) => q,
@@ -138,7 +138,7 @@ pub fn poll(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
 }
 
 /// What a poll asks for: `since`, `limit`, `wait` and `state`.
-pub struct PollQuery {
+pub(super) struct PollQuery {
     pub since: messages::Since,
     pub limit: u32,
     pub wait: u64,
@@ -147,7 +147,7 @@ pub struct PollQuery {
 
 impl PollQuery {
     /// The query of a poll, checked.
-    pub fn parse(req: &Request) -> Result<PollQuery> {
+    pub(super) fn parse(req: &Request) -> Result<PollQuery> {
         Ok(PollQuery {
             since: chat::parse_since(req.query("since"))?,
             limit: chat::parse_limit(
@@ -164,7 +164,7 @@ impl PollQuery {
 /// A chat's poll, for either side, as [`chat::poll_by_id`] read it (the
 /// caller has checked who asks): answered now when there is something new
 /// (or `wait` is 0), else parked in the waiting room.
-pub fn poll_or_park(
+pub(super) fn poll_or_park(
     ctx: &Ctx,
     q: PollQuery,
     s: &Session,
@@ -228,7 +228,7 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<i
 }
 
 /// POST .../typing {typing}: for either side; 204.
-pub fn typing(req: &Request, ctx: &mut Ctx, s: &Session, role: Role) -> Result<Reply> {
+pub(super) fn typing(req: &Request, ctx: &mut Ctx, s: &Session, role: Role) -> Result<Reply> {
     let body: TypingBody = req.json(false)?;
     let who = match role {
         Role::Visitor => "v",
@@ -244,21 +244,21 @@ pub fn typing(req: &Request, ctx: &mut Ctx, s: &Session, role: Role) -> Result<R
 }
 
 /// POST .../seen {seq}: for either side; 204. Never moves backwards.
-pub fn seen(req: &Request, ctx: &mut Ctx, s: &Session, role: Role) -> Result<Reply> {
+pub(super) fn seen(req: &Request, ctx: &mut Ctx, s: &Session, role: Role) -> Result<Reply> {
     let body: SeenBody = req.json(false)?;
     chat::mark_seen(ctx.conn, &s.id, live::seen_side(role), body.seq)?;
     Ok(Reply::empty(204))
 }
 
 /// POST /api/chat/sessions/:id/typing
-pub fn typing_manager(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+pub(super) fn typing_manager(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_manager(req, ctx)?;
     let s = session(ctx, id)?;
     typing(req, ctx, &s, Role::Manager)
 }
 
 /// POST /api/chat/sessions/:id/seen
-pub fn seen_manager(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+pub(super) fn seen_manager(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_manager(req, ctx)?;
     let s = session(ctx, id)?;
     seen(req, ctx, &s, Role::Manager)
@@ -268,7 +268,7 @@ pub fn seen_manager(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
 /// the cursor `since` (new chat, message, close, assign, reopen, seen), as
 /// listing items, and which visitors are typing. Without `since`: the
 /// current cursor, at once.
-pub fn feed(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
+pub(super) fn feed(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     require_manager(req, ctx)?;
     let Some(live) = ctx.shared.live.clone() else {
         return Err(Error::Internal("the waiting room is not running".into()));
@@ -298,7 +298,7 @@ pub fn feed(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
 }
 
 /// POST /api/chat/sessions/:id/messages
-pub fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+pub(super) fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     let me = require_manager(req, ctx)?;
     let s = session(ctx, id)?;
     let body: PostMessage = req.json(false)?;
@@ -314,7 +314,7 @@ pub fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
 }
 
 /// POST /api/chat/sessions/:id/close
-pub fn close(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+pub(super) fn close(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_manager(req, ctx)?;
     let s = session(ctx, id)?;
     // The body, if any, must still be well-formed.
@@ -325,7 +325,7 @@ pub fn close(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
 
 /// POST /api/chat/sessions/:id/reopen: a closed or archived chat becomes
 /// active again (409 `conflict` when its visitor has another open chat).
-pub fn reopen(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+pub(super) fn reopen(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_manager(req, ctx)?;
     let s = session(ctx, id)?;
     let _: Value = req.json(true)?;
@@ -334,7 +334,7 @@ pub fn reopen(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
 }
 
 /// POST /api/chat/sessions/:id/assign {managerId}
-pub fn assign(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+pub(super) fn assign(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_manager(req, ctx)?;
     let s = session(ctx, id)?;
     let body: Value = req.json(false)?;
@@ -353,18 +353,18 @@ pub fn assign(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
 }
 
 /// GET /api/chat/managers
-pub fn managers(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
+pub(super) fn managers(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     require_manager(req, ctx)?;
     let list: Vec<Value> = managers::list(ctx.conn)?
         .iter()
-        .map(|m| m.public())
+        .map(super::super::store::managers::Manager::public)
         .collect();
     Ok(Reply::ok(&json!({"managers": list})))
 }
 
 /// GET /api/chat/me: who the token belongs to, and the shop's time zone
 /// (the panel shows days and times in it).
-pub fn me(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
+pub(super) fn me(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     let me = require_manager(req, ctx)?;
     let shop = Shop::load(ctx.conn)?;
     Ok(Reply::ok(&json!({
@@ -374,7 +374,7 @@ pub fn me(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
 }
 
 /// GET /api/chat/stats ("today" is the shop's day)
-pub fn stats(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
+pub(super) fn stats(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     require_manager(req, ctx)?;
     Ok(Reply::ok(&stats::compute(
         ctx.conn,

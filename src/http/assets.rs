@@ -1,5 +1,5 @@
-//! The widget, the demo page, the admin panel and the OpenAPI document,
-//! compiled into the binary. Static files carry an ETag; admin pages a
+//! The widget, the demo page, the admin panel and the `OpenAPI` document,
+//! compiled into the binary. Static files carry an `ETag`; admin pages a
 //! strict CSP.
 
 use std::sync::LazyLock;
@@ -72,17 +72,17 @@ fn serve(req: &Request, a: &Asset) -> Reply {
 }
 
 /// GET /widget.js, loadable from any site.
-pub fn widget(req: &Request) -> Reply {
+pub(super) fn widget(req: &Request) -> Reply {
     serve(req, &WIDGET).with_header("Access-Control-Allow-Origin", "*")
 }
 
 /// GET /api/openapi.json: public, so API tools on any origin may load it.
-pub fn openapi(req: &Request) -> Reply {
+pub(super) fn openapi(req: &Request) -> Reply {
     serve(req, &OPENAPI).with_header("Access-Control-Allow-Origin", "*")
 }
 
 /// GET /chat and /chat/:id: the admin panel's one page.
-pub fn admin_page(req: &Request) -> Reply {
+pub(super) fn admin_page(req: &Request) -> Reply {
     serve(req, &ADMIN)
         .with_header("Content-Security-Policy", ADMIN_CSP)
         .with_header("X-Frame-Options", "DENY")
@@ -90,7 +90,7 @@ pub fn admin_page(req: &Request) -> Reply {
 }
 
 /// GET /assets/admin.js and /assets/admin.css.
-pub fn asset(req: &Request, name: &str) -> Result<Reply> {
+pub(super) fn asset(req: &Request, name: &str) -> Result<Reply> {
     match name {
         "admin.js" => Ok(serve(req, &ADMIN_SCRIPT)),
         "admin.css" => Ok(serve(req, &ADMIN_STYLE)),
@@ -100,7 +100,7 @@ pub fn asset(req: &Request, name: &str) -> Result<Reply> {
 
 /// GET /: the demo shop, with this server's demo key filled in; 404 with
 /// `--no-demo`.
-pub fn demo_page(req: &Request, ctx: &Ctx) -> Result<Reply> {
+pub(super) fn demo_page(req: &Request, ctx: &Ctx) -> Result<Reply> {
     let Some(demo_key) = ctx.shared.demo_key.as_deref() else {
         return Err(Error::not_found(
             "the demo page is turned off on this server (--no-demo)",

@@ -126,12 +126,17 @@ impl Live {
                     crate::Error::Internal(format!("could not start the live thread: {e}"))
                 })?
         };
-        *live.thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+        *live
+            .thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(handle);
         Ok(live)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Something was committed in this process: look for changed chats now.
@@ -178,7 +183,7 @@ impl Live {
         match &p.park {
             Park::Feed { .. } => st.feeds.push(p),
             Park::Poll { session_id, .. } => {
-                st.polls.entry(session_id.clone()).or_default().insert(0, p)
+                st.polls.entry(session_id.clone()).or_default().insert(0, p);
             }
         }
     }
@@ -242,7 +247,11 @@ impl Live {
         }
         self.cond.notify_one();
         // The thread answers them and exits.
-        let t = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let t = self
+            .thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         if let Some(t) = t {
             let _ = t.join();
         }
@@ -274,7 +283,7 @@ impl Live {
                 st = self
                     .cond
                     .wait_timeout(st, next - now)
-                    .unwrap_or_else(|p| p.into_inner())
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .0;
             }
             let poked = std::mem::take(&mut st.poked);

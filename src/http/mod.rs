@@ -1,5 +1,5 @@
-//! The HTTP server: the only code that touches tiny_http. A pool of worker
-//! threads, each with its own SQLite connection, takes requests from one
+//! The HTTP server: the only code that touches `tiny_http`. A pool of worker
+//! threads, each with its own `SQLite` connection, takes requests from one
 //! listener; handlers are plain functions (see [`routes`]) wrapped in
 //! `catch_unwind`, so a panic answers 500 and the worker lives on.
 
@@ -34,7 +34,7 @@ pub use request::Request;
 /// State shared by every worker.
 pub struct Shared {
     pub config: ServeConfig,
-    /// Hashes of the keys in CHAT_API_KEYS and of the demo page's key.
+    /// Hashes of the keys in `CHAT_API_KEYS` and of the demo page's key.
     pub static_key_hashes: Vec<String>,
     /// A key valid while this process runs, shown on the demo page; `None`
     /// with `--no-demo`.
@@ -106,7 +106,7 @@ pub fn default_max_connections(nofile: u64, threads: usize) -> usize {
     nofile.saturating_sub(reserved_fds(threads)).clamp(16, 4096) as usize
 }
 
-/// Raises the soft RLIMIT_NOFILE to the hard limit (a systemd default is a
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit (a systemd default is a
 /// soft 1,024) and returns the soft limit now in force.
 pub fn raise_fd_limit() -> u64 {
     use rustix::process::{getrlimit, setrlimit, Resource};
@@ -349,7 +349,7 @@ fn run_handler(method: &str, path: &str, handler: impl FnOnce() -> Result<Reply>
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
-                .map(|s| s.to_string())
+                .map(std::string::ToString::to_string)
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             eprintln!("shopchat: handler panicked on {method} {path}: {what}");

@@ -15,7 +15,7 @@ use crate::store::{self, messages, sessions, Session};
 
 /// GET /healthz: 200 when the database answers and takes writes; 503 while
 /// the disk is full (reads keep working meanwhile).
-pub fn healthz(ctx: &mut Ctx) -> Result<Reply> {
+pub(super) fn healthz(ctx: &mut Ctx) -> Result<Reply> {
     crate::db::ping(ctx.conn)?;
     if store::storage_full() && !writable_again(ctx) {
         return Ok(Reply::json(
@@ -50,7 +50,7 @@ struct OpenSession {
 /// POST /api/public/chat/sessions: the visitor's chat, opened with its
 /// first message (`messageText`), or made empty for older clients (no
 /// manager sees a chat until its first message).
-pub fn create_session(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
+pub(super) fn create_session(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     require_api_key(req, ctx)?;
     let body: OpenSession = req.json(true)?;
     let usid = body
@@ -115,6 +115,7 @@ fn open_for_visitor(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(clippy::struct_field_names)] // the API's names: userName, userPhone, userEmail
 struct ContactBody {
     user_name: Option<String>,
     user_phone: Option<String>,
@@ -124,7 +125,7 @@ struct ContactBody {
 /// POST /api/public/chat/sessions/:id/contact {userName?, userPhone?,
 /// userEmail?}: what the visitor fills in after writing (the form after
 /// the first message, the away prompt). Blank fields change nothing.
-pub fn contact(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+pub(super) fn contact(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_api_key(req, ctx)?;
     let session = visitor_session(req, ctx, id)?;
     let body: ContactBody = req.json(false)?;
@@ -140,7 +141,7 @@ pub fn contact(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
 /// GET /api/public/chat/status: whether the shop is there now, when it
 /// opens next (in UTC, with its time zone to show it in), and what the
 /// widget should ask.
-pub fn status(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
+pub(super) fn status(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     require_api_key(req, ctx)?;
     let shop = Shop::load(ctx.conn)?;
     let now = chrono::Utc::now();
@@ -148,7 +149,7 @@ pub fn status(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
         "open": shop.is_open(now),
         "opensAt": shop.next_open(now).map(crate::time::format),
         "timezone": shop.tz.name(),
-        "hours": shop.hours.as_ref().map(|h| h.describe()),
+        "hours": shop.hours.as_ref().map(super::super::shop::WeeklyHours::describe),
         "awayAfterMinutes": shop.away_after,
         "contactFirst": shop.contact_first,
     })))
@@ -184,13 +185,13 @@ fn visitor_owns(req: &Request, session: Session) -> Result<Session> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PostMessage {
+pub(super) struct PostMessage {
     pub message_text: String,
     pub client_message_id: Option<String>,
 }
 
 /// POST /api/public/chat/sessions/:id/messages
-pub fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+pub(super) fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_api_key(req, ctx)?;
     let session = visitor_session(req, ctx, id)?;
     let body: PostMessage = req.json(false)?;
@@ -220,7 +221,7 @@ pub fn post_message(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
 /// GET /api/public/chat/sessions/:id/messages?since=&limit=&wait=&state=
 /// The session, its seen marks and its messages are read by one statement;
 /// the visitor's secret is checked before anything is answered or waits.
-pub fn poll(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+pub(super) fn poll(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_api_key(req, ctx)?;
     let q = match super::admin::PollQuery::parse(req) {
         Ok(q) => q,
@@ -240,14 +241,14 @@ pub fn poll(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
 }
 
 /// POST /api/public/chat/sessions/:id/typing {typing}
-pub fn typing(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+pub(super) fn typing(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_api_key(req, ctx)?;
     let session = visitor_session(req, ctx, id)?;
     super::admin::typing(req, ctx, &session, Role::Visitor)
 }
 
 /// POST /api/public/chat/sessions/:id/seen {seq}
-pub fn seen(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
+pub(super) fn seen(req: &Request, ctx: &mut Ctx, id: &str) -> Result<Reply> {
     require_api_key(req, ctx)?;
     let session = visitor_session(req, ctx, id)?;
     super::admin::seen(req, ctx, &session, Role::Visitor)
@@ -269,7 +270,7 @@ struct LegacyNotify {
 /// POST /api/public/chat/notify: the old contact form. Accepts JSON or a
 /// urlencoded form; a plain HTML form cannot send headers, so there the
 /// key may come as the form field `apiKey` instead of `X-API-Key`.
-pub fn notify(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
+pub(super) fn notify(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     let mut form_key = None;
     let body: LegacyNotify = if req.is_form() {
         let mut b = LegacyNotify::default();

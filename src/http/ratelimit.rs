@@ -32,7 +32,10 @@ impl RateLimiter {
             return Ok(());
         }
         let now = Instant::now();
-        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= MAX_KEYS && !map.contains_key(key) {
             let (per_sec, burst) = (self.per_sec, self.burst);
             map.retain(|_, (tokens, at)| {
@@ -59,13 +62,14 @@ impl RateLimiter {
 /// could otherwise step through it to dodge the limit).
 pub fn client_key(addr: &str) -> String {
     match addr.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                v4.to_string()
+            } else {
                 let s = v6.segments();
                 format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
             }
-        },
+        }
         _ => addr.to_string(),
     }
 }

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 
-/// An HTTP answer, independent of tiny_http.
+/// An HTTP answer, independent of `tiny_http`.
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
@@ -65,7 +65,7 @@ impl Reply {
         );
         match e {
             Error::TooManyRequests { retry_after } => {
-                r.headers.push(("Retry-After", retry_after.to_string()))
+                r.headers.push(("Retry-After", retry_after.to_string()));
             }
             Error::Busy => r.headers.push(("Retry-After", "1".into())),
             Error::StorageFull => r.headers.push(("Retry-After", "30".into())),
@@ -75,6 +75,7 @@ impl Reply {
         r
     }
 
+    #[must_use]
     pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
         self.headers.push((name, value.into()));
         self

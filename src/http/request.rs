@@ -1,4 +1,4 @@
-//! The request as handlers see it: read once, body bounded, no tiny_http.
+//! The request as handlers see it: read once, body bounded, no `tiny_http`.
 
 use std::io::Read;
 use std::net::IpAddr;
@@ -23,7 +23,7 @@ pub struct Request {
 }
 
 impl Request {
-    /// Reads a tiny_http request, refusing bodies over [`MAX_BODY`] without
+    /// Reads a `tiny_http` request, refusing bodies over [`MAX_BODY`] without
     /// buffering them.
     pub fn read(rq: &mut tiny_http::Request, trust_proxy: bool) -> Result<Request> {
         let url = rq.url().to_string();

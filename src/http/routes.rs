@@ -93,7 +93,7 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
 
         ("GET" | "HEAD", [""]) => assets::demo_page(req, ctx),
         ("GET" | "HEAD", ["widget.js"]) => Ok(assets::widget(req)),
-        ("GET" | "HEAD", ["chat"]) | ("GET" | "HEAD", ["chat", _]) => Ok(assets::admin_page(req)),
+        ("GET" | "HEAD", ["chat"] | ["chat", _]) => Ok(assets::admin_page(req)),
         ("GET" | "HEAD", ["assets", name]) => assets::asset(req, name),
 
         (_, segs) => match allowed_methods(segs) {
@@ -113,9 +113,7 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
 fn allowed_methods(segs: &[&str]) -> Option<&'static str> {
     Some(match segs {
         ["healthz"] => "GET",
-        ["api", "public", "chat", "sessions"] | ["api", "public", "chat", "notify"] => {
-            "POST, OPTIONS"
-        }
+        ["api", "public", "chat", "sessions" | "notify"] => "POST, OPTIONS",
         ["api", "public", "chat", "sessions", _, "messages"] => "GET, POST, OPTIONS",
         ["api", "public", "chat", "sessions", _, "typing" | "seen" | "contact"] => "POST, OPTIONS",
         ["api", "public", "chat", "status"] => "GET, OPTIONS",
@@ -126,12 +124,12 @@ fn allowed_methods(segs: &[&str]) -> Option<&'static str> {
         ["api", "chat", "managers" | "me" | "stats" | "feed"] => "GET",
         ["api", "telegram", "webhook"] => "POST",
         ["api", "openapi.json"] => "GET",
-        [""] | ["widget.js"] | ["chat"] | ["chat", _] | ["assets", _] => "GET, HEAD",
+        ["" | "widget.js" | "chat"] | ["chat" | "assets", _] => "GET, HEAD",
         _ => return None,
     })
 }
 
-/// Checks `X-API-Key` against CHAT_API_KEYS, the demo key and stored keys.
+/// Checks `X-API-Key` against `CHAT_API_KEYS`, the demo key and stored keys.
 pub fn require_api_key(req: &Request, ctx: &Ctx) -> Result<()> {
     let Some(key) = req
         .header("x-api-key")

@@ -9,7 +9,7 @@ use crate::secret;
 use crate::telegram::updates;
 
 /// POST /api/telegram/webhook
-pub fn webhook(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
+pub(super) fn webhook(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
     let Some(tg) = ctx.shared.telegram.clone() else {
         return Err(Error::not_found("Telegram is not configured"));
     };

@@ -10,14 +10,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How the watchdog's requests name themselves (they are not logged).
-pub const USER_AGENT: &str = "shopchat-watchdog";
+pub(super) const USER_AGENT: &str = "shopchat-watchdog";
 
-/// The exit status when the watchdog gives up (EX_SOFTWARE).
-pub const EXIT_DEAF: i32 = 70;
+/// The exit status when the watchdog gives up (`EX_SOFTWARE`).
+pub(super) const EXIT_DEAF: i32 = 70;
 
 /// Runs until `stop` is set; exits the process when the server has not
 /// answered for `limit`.
-pub fn run(addr: SocketAddr, limit: Duration, stop: &AtomicBool) {
+pub(super) fn run(addr: SocketAddr, limit: Duration, stop: &AtomicBool) {
     let target = reachable(addr);
     let every = (limit / 6).clamp(Duration::from_millis(200), Duration::from_secs(5));
     let mut last_answer = Instant::now();

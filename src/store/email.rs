@@ -1,6 +1,6 @@
 //! Email follow-ups: which answers are due to be emailed, and the outbox
 //! the worker sends from (rows written in the transaction that decides
-//! them, like telegram_outbox).
+//! them, like `telegram_outbox`).
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -113,7 +113,7 @@ fn from_row(r: &Row) -> rusqlite::Result<OutboxRow> {
 }
 
 /// Queues an email, due now. A second one for the same answers is ignored
-/// (UNIQUE (session_id, upto_seq)). Returns whether it was queued.
+/// (UNIQUE (`session_id`, `upto_seq`)). Returns whether it was queued.
 pub fn enqueue(
     conn: &Connection,
     session_id: &str,

@@ -1,4 +1,4 @@
-//! health_probe: one row `/healthz` rewrites while the disk is full, to
+//! `health_probe`: one row `/healthz` rewrites while the disk is full, to
 //! learn when writes work again.
 
 use rusqlite::Transaction;

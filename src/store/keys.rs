@@ -1,4 +1,4 @@
-//! api_keys: widget API keys made with `shopchat keys add`, stored hashed.
+//! `api_keys`: widget API keys made with `shopchat keys add`, stored hashed.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;

@@ -1,4 +1,4 @@
-//! chat_messages: insert (keeping the session's counters), and reads by
+//! `chat_messages`: insert (keeping the session's counters), and reads by
 //! `seq`, the polling cursor.
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};

@@ -113,6 +113,7 @@ pub struct Session {
 
 impl Session {
     /// The session as managers see it: without the visitor's secret.
+    #[must_use]
     pub fn redacted(mut self) -> Self {
         self.user_session_id = None;
         self
@@ -187,10 +188,10 @@ text_enum! {
 }
 
 /// Runs `f` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up
-/// front, so a read-then-write never fails with SQLITE_BUSY half-way
+/// front, so a read-then-write never fails with `SQLITE_BUSY` half-way
 /// (the busy timeout covers the wait instead).
 ///
-/// Writers of this process also queue on one mutex first: SQLite's own
+/// Writers of this process also queue on one mutex first: `SQLite`'s own
 /// busy handler sleeps and retries (up to 100 ms a try), which under load
 /// let some writers wait a second while others went ahead. Other processes
 /// (the terminal) still meet the busy timeout, and wait their turn.
@@ -199,7 +200,9 @@ pub fn write<T>(
     f: impl FnOnce(&rusqlite::Transaction) -> Result<T>,
 ) -> Result<T> {
     static WRITERS: Mutex<()> = Mutex::new(());
-    let _turn = WRITERS.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = WRITERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let result = (|| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;

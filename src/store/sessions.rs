@@ -1,4 +1,4 @@
-//! chat_sessions: create, read, list, status and assignment.
+//! `chat_sessions`: create, read, list, status and assignment.
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 

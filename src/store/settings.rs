@@ -1,4 +1,4 @@
-//! shop_settings: what the shop sets with `shopchat settings` (time zone,
+//! `shop_settings`: what the shop sets with `shopchat settings` (time zone,
 //! hours, away minutes, texts), as text keyed by name. Checked by
 //! `crate::shop` before they are stored.
 

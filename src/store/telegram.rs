@@ -1,4 +1,4 @@
-//! Telegram tables: the notification outbox, the message_id -> session map,
+//! Telegram tables: the notification outbox, the `message_id` -> session map,
 //! forum topics, and the getUpdates offset.
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};

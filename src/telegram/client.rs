@@ -61,7 +61,7 @@ struct Params {
 #[derive(Debug, Clone, Default)]
 pub struct Outgoing<'a> {
     pub chat_id: &'a str,
-    /// HTML (parse_mode HTML), already escaped.
+    /// HTML (`parse_mode` HTML), already escaped.
     pub html: &'a str,
     pub reply_to_message_id: Option<i64>,
     pub message_thread_id: Option<i64>,
@@ -194,7 +194,7 @@ impl Client {
         }
     }
 
-    /// createForumTopic: the new topic's message_thread_id.
+    /// createForumTopic: the new topic's `message_thread_id`.
     pub fn create_forum_topic(
         &self,
         chat_id: &str,

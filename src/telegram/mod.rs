@@ -56,7 +56,7 @@ impl Default for Tuning {
             request_timeout: Duration::from_secs(10),
             poll_timeout: Duration::from_secs(5),
             min_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(300),
+            max_backoff: Duration::from_mins(5),
             per_chat_interval: Duration::from_secs(1),
             global_interval: Duration::from_millis(40),
             idle_interval: Duration::from_millis(250),
@@ -76,10 +76,10 @@ pub struct Config {
     pub webhook_secret: Option<String>,
     /// Forum-topic mode: one topic per chat session.
     pub topics: bool,
-    /// CHAT_PUBLIC_URL, for links to the admin panel.
+    /// `CHAT_PUBLIC_URL`, for links to the admin panel.
     pub public_url: Option<String>,
     /// The CA certificates (a PEM bundle) to trust instead of the system's
-    /// store: SSL_CERT_FILE when built from the environment. Tests set it
+    /// store: `SSL_CERT_FILE` when built from the environment. Tests set it
     /// here rather than in the process environment.
     pub ca_file: Option<PathBuf>,
     pub tuning: Tuning,
@@ -95,7 +95,7 @@ impl std::fmt::Debug for Config {
             .field("topics", &self.topics)
             .field("public_url", &self.public_url)
             .field("ca_file", &self.ca_file)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -103,7 +103,7 @@ impl Config {
     /// Checks the Telegram settings, every one even when Telegram is off.
     /// `Ok(None)` when neither the token nor the chat ids are set (Telegram
     /// off); one without the other is an error. `public_url` is
-    /// CHAT_PUBLIC_URL, already checked.
+    /// `CHAT_PUBLIC_URL`, already checked.
     pub fn from_args(
         args: &TelegramArgs,
         public_url: Option<String>,
@@ -217,7 +217,10 @@ impl Config {
     pub fn for_tests(api_base: &str, token: &str, chat_ids: &[&str]) -> Config {
         Config {
             token: token.to_string(),
-            chat_ids: chat_ids.iter().map(|c| c.to_string()).collect(),
+            chat_ids: chat_ids
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             api_base: api_base.trim_end_matches('/').to_string(),
             webhook_secret: None,
             topics: false,
@@ -345,7 +348,7 @@ impl Service {
             let conn = crate::db::open(&db)?;
             let (config, stop) = (config.clone(), stop.clone());
             threads.push(spawn("telegram-updates", move || {
-                updates::run(conn, &client, &config, &stop)
+                updates::run(conn, &client, &config, &stop);
             })?);
         }
         Ok(Service { stop, threads })

@@ -1,6 +1,6 @@
 //! The outbox worker: sends pending notifications in order per chat, joins
 //! a visitor's quick messages into one, keeps to Telegram's rate limits,
-//! and reschedules failures with exponential backoff (a 429's retry_after
+//! and reschedules failures with exponential backoff (a 429's `retry_after`
 //! wins). Delivery is at least once: a crash between Telegram's answer and
 //! the commit below sends that notification again after a restart.
 
@@ -43,7 +43,7 @@ pub struct Worker {
 }
 
 /// Sent rows are kept this long (for diagnostics), then deleted.
-const KEEP_SENT: Duration = Duration::from_secs(7 * 24 * 3600);
+const KEEP_SENT: Duration = Duration::from_hours(168);
 
 /// Why a send did not happen. Only Telegram's failures count as an attempt
 /// and back off; a database error is our own trouble, so the row is left
@@ -94,7 +94,7 @@ impl Worker {
         while !stop.load(Ordering::SeqCst) {
             if self
                 .last_prune
-                .is_none_or(|t| t.elapsed() > Duration::from_secs(3600))
+                .is_none_or(|t| t.elapsed() > Duration::from_hours(1))
             {
                 self.last_prune = Some(Instant::now());
                 let before = time::format(
@@ -357,10 +357,10 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let (a, b) = (Duration::from_secs(1), Duration::from_secs(300));
+        let (a, b) = (Duration::from_secs(1), Duration::from_mins(5));
         assert_eq!(backoff(a, b, 1), Duration::from_secs(1));
         assert_eq!(backoff(a, b, 2), Duration::from_secs(2));
         assert_eq!(backoff(a, b, 5), Duration::from_secs(16));
-        assert_eq!(backoff(a, b, 40), Duration::from_secs(300));
+        assert_eq!(backoff(a, b, 40), Duration::from_mins(5));
     }
 }

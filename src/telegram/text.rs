@@ -100,7 +100,7 @@ pub struct Notice<'a> {
     pub new_chat: bool,
     /// Visitor messages, oldest first (joined into one notification).
     pub messages: &'a [&'a str],
-    /// CHAT_PUBLIC_URL, for the link to the panel.
+    /// `CHAT_PUBLIC_URL`, for the link to the panel.
     pub public_url: Option<&'a str>,
     /// Forum-topic mode: managers write in the topic rather than reply.
     pub topics: bool,

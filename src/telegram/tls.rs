@@ -37,41 +37,38 @@ fn roots(ca_file: Option<&Path>) -> Result<RootCertStore> {
 /// client of shopchat (the Bot API, the SMTP server).
 pub fn trusted_certificates(ca_file: Option<&Path>) -> Result<Vec<CertificateDer<'static>>> {
     let mut probe = RootCertStore::empty();
-    let certs = match ca_file {
-        Some(file) => {
-            let unreadable = |e: &dyn std::fmt::Display| {
-                Error::Internal(format!(
-                    "SSL_CERT_FILE is {}, which could not be read ({e}); point it at a PEM file of CA certificates, or unset it to use the system's",
-                    file.display()
-                ))
-            };
-            // Opened here first for a plain "No such file or directory".
-            std::fs::File::open(file).map_err(|e| unreadable(&e))?;
-            let found = rustls_native_certs::load_certs_from_paths(Some(file), None);
-            if let Some(e) = found.errors.first() {
-                return Err(unreadable(e));
-            }
-            let (added, _) = probe.add_parsable_certificates(found.certs.iter().cloned());
-            if added == 0 {
-                return Err(Error::Internal(format!(
-                    "SSL_CERT_FILE is {}, which holds no CA certificate (PEM, -----BEGIN CERTIFICATE-----); point it at a PEM file of CA certificates, or unset it to use the system's",
-                    file.display()
-                )));
-            }
-            found.certs
+    let certs = if let Some(file) = ca_file {
+        let unreadable = |e: &dyn std::fmt::Display| {
+            Error::Internal(format!(
+                "SSL_CERT_FILE is {}, which could not be read ({e}); point it at a PEM file of CA certificates, or unset it to use the system's",
+                file.display()
+            ))
+        };
+        // Opened here first for a plain "No such file or directory".
+        std::fs::File::open(file).map_err(|e| unreadable(&e))?;
+        let found = rustls_native_certs::load_certs_from_paths(Some(file), None);
+        if let Some(e) = found.errors.first() {
+            return Err(unreadable(e));
         }
-        None => {
-            // Unreadable files among many are skipped, as OpenSSL does;
-            // only an empty store is an error.
-            let found = rustls_native_certs::load_native_certs();
-            probe.add_parsable_certificates(found.certs.iter().cloned());
-            if probe.is_empty() {
-                return Err(Error::Internal(
-                    "this system has no CA certificates to check Telegram's (or the SMTP server's) with: install them (Debian: apt install ca-certificates), or set SSL_CERT_FILE to a PEM file of CA certificates".into(),
-                ));
-            }
-            found.certs
+        let (added, _) = probe.add_parsable_certificates(found.certs.iter().cloned());
+        if added == 0 {
+            return Err(Error::Internal(format!(
+                "SSL_CERT_FILE is {}, which holds no CA certificate (PEM, -----BEGIN CERTIFICATE-----); point it at a PEM file of CA certificates, or unset it to use the system's",
+                file.display()
+            )));
         }
+        found.certs
+    } else {
+        // Unreadable files among many are skipped, as OpenSSL does;
+        // only an empty store is an error.
+        let found = rustls_native_certs::load_native_certs();
+        probe.add_parsable_certificates(found.certs.iter().cloned());
+        if probe.is_empty() {
+            return Err(Error::Internal(
+                "this system has no CA certificates to check Telegram's (or the SMTP server's) with: install them (Debian: apt install ca-certificates), or set SSL_CERT_FILE to a PEM file of CA certificates".into(),
+            ));
+        }
+        found.certs
     };
     Ok(certs)
 }

@@ -1,5 +1,5 @@
 //! Incoming Telegram updates, from getUpdates long polling or the webhook:
-//! a manager's reply to a notification (found by the stored message_id,
+//! a manager's reply to a notification (found by the stored `message_id`,
 //! never by parsing text), `/close`, `/reply ID TEXT`, `/close ID`,
 //! `/chats`. Only configured chats count, only linked managers act, and
 //! every bot answer goes out through the outbox.
@@ -36,7 +36,7 @@ pub struct Answer {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub answers: Vec<Answer>,
-    /// (configured chat, Telegram message_id, session): messages about a session.
+    /// (configured chat, Telegram `message_id`, session): messages about a session.
     pub maps: Vec<(String, i64, String)>,
 }
 
@@ -226,7 +226,7 @@ pub fn process(conn: &mut Connection, config: &Config, update: &Value) -> Result
             reply_to: Some(message_id),
             thread,
             session_id: session.map(str::to_string),
-        })
+        });
     };
 
     let from = msg["from"]["id"].as_i64();
@@ -302,7 +302,7 @@ pub fn process(conn: &mut Connection, config: &Config, update: &Value) -> Result
                 }
             }
         },
-        (Some(_), None) | (None, None) => {}
+        (Some(_) | None, None) => {}
     }
     Ok(out)
 }

@@ -9,20 +9,20 @@ use std::process::Output;
 use shopchat::store::messages::NewMessage;
 use shopchat::store::{self, messages, sessions, Sender, Session, Status};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_shopchat");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_shopchat");
 
 /// Olena: active, alice, awaiting a reply (newest).
-pub const OLENA: &str = "3f2a8c1e-0d5b-4c7a-9e6f-1a2b3c4d5e6f";
+pub(crate) const OLENA: &str = "3f2a8c1e-0d5b-4c7a-9e6f-1a2b3c4d5e6f";
 /// Emma: active, unassigned, awaiting a reply; shares the prefix "3f2a".
-pub const EMMA: &str = "3f2a9d00-1111-4222-8333-444455556666";
+pub(crate) const EMMA: &str = "3f2a9d00-1111-4222-8333-444455556666";
 /// Anna: closed by bob on 2025-03-10.
-pub const ANNA: &str = "7b1c0e2d-2222-4333-8444-555566667777";
+pub(crate) const ANNA: &str = "7b1c0e2d-2222-4333-8444-555566667777";
 /// No name, a German phone: active, alice, answered.
-pub const NONAME: &str = "c0ffee00-3333-4444-9555-666677778888";
+pub(crate) const NONAME: &str = "c0ffee00-3333-4444-9555-666677778888";
 /// Lukas: archived in February.
-pub const LUKAS: &str = "deadbeef-4444-4555-a666-777788889999";
+pub(crate) const LUKAS: &str = "deadbeef-4444-4555-a666-777788889999";
 /// Taras: active, no messages yet (so never listed).
-pub const TARAS: &str = "e5e5e5e5-5555-4666-b777-88889999aaaa";
+pub(crate) const TARAS: &str = "e5e5e5e5-5555-4666-b777-88889999aaaa";
 
 /// id, name, phone, manager, created, messages (author, text, time).
 type FixtureChat<'a> = (
@@ -35,14 +35,14 @@ type FixtureChat<'a> = (
 );
 
 /// A temporary database.
-pub struct Db {
+pub(crate) struct Db {
     pub dir: tempfile::TempDir,
     pub path: PathBuf,
 }
 
 impl Db {
     /// The schema and nothing else.
-    pub fn empty() -> Db {
+    pub(crate) fn empty() -> Db {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("chat.db");
         shopchat::db::init(&path).expect("init");
@@ -50,7 +50,7 @@ impl Db {
     }
 
     /// The schema and managers with these ids.
-    pub fn with_managers(ids: &[&str]) -> Db {
+    pub(crate) fn with_managers(ids: &[&str]) -> Db {
         let db = Db::empty();
         let mut conn = db.conn();
         for id in ids {
@@ -60,7 +60,7 @@ impl Db {
     }
 
     /// Managers alice and bob and six chats with fixed ids and times.
-    pub fn fixture() -> Db {
+    pub(crate) fn fixture() -> Db {
         let db = Db::empty();
         let mut conn = db.conn();
         shopchat::accounts::add_manager(&mut conn, "alice", Some("Alice"), None).unwrap();
@@ -216,13 +216,13 @@ impl Db {
         db
     }
 
-    pub fn conn(&self) -> rusqlite::Connection {
+    pub(crate) fn conn(&self) -> rusqlite::Connection {
         shopchat::db::open_existing(&self.path).expect("open")
     }
 
     /// `shopchat --db <this db>` with a fixed, colourless, 100-column
     /// terminal in UTC and no manager from the environment.
-    pub fn cmd(&self) -> assert_cmd::Command {
+    pub(crate) fn cmd(&self) -> assert_cmd::Command {
         cmd_for(&self.path)
     }
 }
@@ -248,7 +248,7 @@ const CLEARED: &[&str] = &[
 /// developer's or the CI machine's settings, in UTC. Everything that runs
 /// the binary starts here (or, when it runs it through a shell, applies
 /// [`clean_env`] to that).
-pub fn shopchat() -> std::process::Command {
+pub(crate) fn shopchat() -> std::process::Command {
     let mut c = std::process::Command::new(BIN);
     clean_env(&mut c);
     c
@@ -257,7 +257,7 @@ pub fn shopchat() -> std::process::Command {
 /// Clears, on `cmd`, every variable shopchat or the terminal would read
 /// from the developer's or the CI machine's environment, and sets UTC, so
 /// the process sees only what the test sets.
-pub fn clean_env(cmd: &mut std::process::Command) {
+pub(crate) fn clean_env(cmd: &mut std::process::Command) {
     for (name, _) in std::env::vars_os() {
         let clear = name.to_str().is_some_and(|n| {
             CLEARED_PREFIXES.iter().any(|p| n.starts_with(p)) || CLEARED.contains(&n)
@@ -271,26 +271,26 @@ pub fn clean_env(cmd: &mut std::process::Command) {
 
 /// `shopchat --db PATH` with a clean environment and a fixed, colourless,
 /// 100-column terminal; killed after two minutes.
-pub fn cmd_for(db: &Path) -> assert_cmd::Command {
+pub(crate) fn cmd_for(db: &Path) -> assert_cmd::Command {
     let mut std = shopchat();
     std.arg("--db")
         .arg(db)
         .env("NO_COLOR", "1")
         .env("COLUMNS", "100");
     let mut c = assert_cmd::Command::from_std(std);
-    c.timeout(std::time::Duration::from_secs(120));
+    c.timeout(std::time::Duration::from_mins(2));
     c
 }
 
 /// What a run printed.
-pub struct Run {
+pub(crate) struct Run {
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Run {
-    pub fn from(o: Output) -> Run {
+    pub(crate) fn from(o: Output) -> Run {
         Run {
             code: o.status.code(),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -299,7 +299,7 @@ impl Run {
     }
 
     /// Asserts success and returns stdout.
-    pub fn ok(self) -> String {
+    pub(crate) fn ok(self) -> String {
         assert_eq!(
             self.code,
             Some(0),
@@ -311,14 +311,14 @@ impl Run {
     }
 
     /// Asserts success and parses stdout as JSON.
-    pub fn json(self) -> serde_json::Value {
+    pub(crate) fn json(self) -> serde_json::Value {
         let out = self.ok();
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
     }
 
     /// Asserts the CLI error shape: non-zero exit, nothing on stdout, one
     /// line on stderr starting with "error: ", no panic. Returns the line.
-    pub fn err(self) -> String {
+    pub(crate) fn err(self) -> String {
         assert_ne!(self.code, Some(0), "expected failure, got: {}", self.stdout);
         assert!(self.code.is_some(), "killed by a signal: {}", self.stderr);
         assert!(!self.stderr.contains("panicked"), "panic: {}", self.stderr);
@@ -331,12 +331,12 @@ impl Run {
 }
 
 /// Runs a command and collects what it printed.
-pub fn run(mut c: assert_cmd::Command) -> Run {
+pub(crate) fn run(mut c: assert_cmd::Command) -> Run {
     Run::from(c.output().expect("runs"))
 }
 
 /// Runs `shopchat --db <db> ARGS...`.
-pub fn sh(db: &Db, args: &[&str]) -> Run {
+pub(crate) fn sh(db: &Db, args: &[&str]) -> Run {
     let mut c = db.cmd();
     c.args(args);
     run(c)

@@ -7,7 +7,7 @@ use serde_json::Value;
 use shopchat::config::ServeConfig;
 use shopchat::http::{Server, Shared};
 
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub url: String,
     pub db: PathBuf,
     /// A widget API key made with `keys add`.
@@ -21,7 +21,7 @@ pub struct TestServer {
 
 /// An answer: status, headers and the body parsed as JSON (Null if not).
 #[derive(Debug)]
-pub struct Resp {
+pub(crate) struct Resp {
     pub status: u16,
     pub body: Value,
     pub text: String,
@@ -29,7 +29,7 @@ pub struct Resp {
 }
 
 impl Resp {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -37,7 +37,7 @@ impl Resp {
     }
 
     /// Asserts the documented error shape and returns the code.
-    pub fn error_code(&self) -> &str {
+    pub(crate) fn error_code(&self) -> &str {
         assert!(
             self.header("content-type")
                 .is_some_and(|c| c.starts_with("application/json")),
@@ -52,12 +52,12 @@ impl Resp {
 }
 
 impl TestServer {
-    pub fn start() -> TestServer {
+    pub(crate) fn start() -> TestServer {
         TestServer::start_with(|_| {})
     }
 
     /// A server without rate limits, for tests that make many chats.
-    pub fn start_unlimited() -> TestServer {
+    pub(crate) fn start_unlimited() -> TestServer {
         use shopchat::http::ratelimit::RateLimiter;
         TestServer::start_with(|shared| {
             shared.session_limiter = RateLimiter::new(0.0, 0.0);
@@ -66,7 +66,7 @@ impl TestServer {
     }
 
     /// Starts a server after `configure` has adjusted its shared state.
-    pub fn start_with(configure: impl FnOnce(&mut Shared)) -> TestServer {
+    pub(crate) fn start_with(configure: impl FnOnce(&mut Shared)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("chat.db");
         let mut conn = shopchat::db::init(&db).expect("init db");
@@ -88,24 +88,26 @@ impl TestServer {
     }
 
     /// Connections the server has open now.
-    pub fn open_connections(&self) -> usize {
+    pub(crate) fn open_connections(&self) -> usize {
         self.server.as_ref().map_or(0, |s| s.stats().open)
     }
 
     /// Long-polls waiting in the server now.
-    pub fn parked(&self) -> usize {
-        self.server.as_ref().map_or(0, |s| s.parked())
+    pub(crate) fn parked(&self) -> usize {
+        self.server
+            .as_ref()
+            .map_or(0, shopchat::http::Server::parked)
     }
 
     /// Stops the server (in-flight requests finish).
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(s) = self.server.take() {
             s.stop();
         }
     }
 
     /// Any request, with raw headers and body.
-    pub fn call(
+    pub(crate) fn call(
         &self,
         method: &str,
         path: &str,
@@ -116,7 +118,7 @@ impl TestServer {
     }
 
     /// A public API call with the API key (and the visitor secret if given).
-    pub fn public(
+    pub(crate) fn public(
         &self,
         method: &str,
         path: &str,
@@ -135,11 +137,17 @@ impl TestServer {
     }
 
     /// An admin API call as `alice`.
-    pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
+    pub(crate) fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
         self.admin_as(&self.token.clone(), method, path, body)
     }
 
-    pub fn admin_as(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> Resp {
+    pub(crate) fn admin_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Resp {
         let auth = format!("Bearer {token}");
         let h = [
             ("Authorization", auth.as_str()),
@@ -150,7 +158,7 @@ impl TestServer {
     }
 
     /// Opens a visitor session; returns (sessionId, userSessionId).
-    pub fn open_chat(&self, name: &str) -> (String, String) {
+    pub(crate) fn open_chat(&self, name: &str) -> (String, String) {
         let r = self.public(
             "POST",
             "/api/public/chat/sessions",
@@ -167,7 +175,7 @@ impl TestServer {
 
     /// Opens a chat the way the widget does, with its first message;
     /// returns (sessionId, userSessionId).
-    pub fn start_chat(&self, name: &str, text: &str) -> (String, String) {
+    pub(crate) fn start_chat(&self, name: &str, text: &str) -> (String, String) {
         let r = self.public(
             "POST",
             "/api/public/chat/sessions",
@@ -183,7 +191,7 @@ impl TestServer {
     }
 
     /// Sends a visitor message; returns its seq.
-    pub fn visitor_says(&self, sid: &str, usid: &str, text: &str) -> i64 {
+    pub(crate) fn visitor_says(&self, sid: &str, usid: &str, text: &str) -> i64 {
         let r = self.public(
             "POST",
             &format!("/api/public/chat/sessions/{sid}/messages"),
@@ -202,7 +210,7 @@ impl Drop for TestServer {
 }
 
 /// One HTTP request with ureq, returning any status as a [`Resp`].
-pub fn call(url: &str, method: &str, headers: &[(&str, &str)], body: Option<&str>) -> Resp {
+pub(crate) fn call(url: &str, method: &str, headers: &[(&str, &str)], body: Option<&str>) -> Resp {
     let agent = ureq::AgentBuilder::new()
         .timeout(std::time::Duration::from_secs(30))
         .build();
@@ -241,7 +249,7 @@ pub fn call(url: &str, method: &str, headers: &[(&str, &str)], body: Option<&str
 /// Waits for an event rather than for the clock: checks `done` every 20 ms
 /// and fails the test, naming `what`, if it still does not hold after
 /// `timeout`.
-pub fn wait_until(what: &str, timeout: std::time::Duration, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, timeout: std::time::Duration, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + timeout;
     while !done() {
         assert!(

@@ -105,7 +105,7 @@ fn site_for_test(dir: &Path, https: u16, http: u16, upstream: SocketAddr) -> Str
 }
 
 /// Debian's /etc/nginx/nginx.conf as docs/DEPLOY.md leaves it (its http
-/// settings, worker_connections 4096, worker_rlimit_nofile 8192), with
+/// settings, `worker_connections` 4096, `worker_rlimit_nofile` 8192), with
 /// its paths in `dir`. `user root`: the workers read the test key in a
 /// private temporary folder (ignored when not run as root).
 fn main_for_test(dir: &Path) -> String {
@@ -306,7 +306,7 @@ impl Proxy {
         let Ok(mut s) = self.connect(from) else {
             return RawAnswer::default();
         };
-        let _ = s.write_all(bytes).and_then(|_| s.flush());
+        let _ = s.write_all(bytes).and_then(|()| s.flush());
         read_all(&mut s, wait)
     }
 
@@ -1064,7 +1064,7 @@ fn trickle(mut conns: Vec<Tls>, every: Duration, stop: &AtomicBool) {
     }
     while !stop.load(Ordering::SeqCst) {
         for c in &mut conns {
-            let _ = c.write_all(b"a").and_then(|_| c.flush());
+            let _ = c.write_all(b"a").and_then(|()| c.flush());
         }
         thread::sleep(every);
     }

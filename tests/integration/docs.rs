@@ -229,7 +229,10 @@ fn pages() -> Vec<String> {
     for dir in ["docs", "bench"] {
         for e in std::fs::read_dir(repo().join(dir)).unwrap() {
             let name = e.unwrap().file_name().to_string_lossy().into_owned();
-            if name.ends_with(".md") {
+            if std::path::Path::new(&name)
+                .extension()
+                .is_some_and(|e| e == "md")
+            {
                 pages.push(format!("{dir}/{name}"));
             }
         }
@@ -304,7 +307,12 @@ fn docs_stand_alone_every_link_and_path_resolves_in_the_repository() {
             if repo_path && !root.join(chunk).exists() {
                 broken.push(format!("{page}: `{chunk}` does not exist"));
             }
-            if !chunk.contains('/') && chunk.ends_with(".md") && !exists_anywhere(&root, chunk) {
+            if !chunk.contains('/')
+                && std::path::Path::new(chunk)
+                    .extension()
+                    .is_some_and(|e| e == "md")
+                && !exists_anywhere(&root, chunk)
+            {
                 broken.push(format!("{page}: `{chunk}` is not in the repository"));
             }
         }

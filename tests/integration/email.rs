@@ -1,5 +1,5 @@
 //! Email follow-ups against a real SMTP server on loopback (aiosmtpd from
-//! PyPI, started by the test: tests/smtp/server.py): delivered once, retried
+//! `PyPI`, started by the test: tests/smtp/server.py): delivered once, retried
 //! after the server refused, not sent when the visitor saw the answer, and
 //! not lost across a restart.
 

@@ -558,14 +558,14 @@ fn at_the_connection_cap_slow_headers_make_room_for_newcomers() {
     let s = Live::start(Opts::args(&["--max-connections", "300"]));
     let idle = s.settled_threads();
     let conns = slow_conns(&s, 1000, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ");
-    let _slow = Trickler::start(conns, Duration::from_millis(100));
+    let slow = Trickler::start(conns, Duration::from_millis(100));
     // A slow request may be cut for a newcomer once it is 0.5 s old.
     thread::sleep(Duration::from_millis(600));
     for _ in 0..10 {
         s.assert_healthy_within(100);
     }
     assert!(s.fds() < 400, "{} fds", s.fds());
-    drop(_slow);
+    drop(slow);
     s.threads_back_to(idle, Duration::from_secs(15));
 }
 

@@ -1,9 +1,9 @@
 //! The rules of ARCHITECTURE.md ("Invariants") that reading the source can
-//! check, checked on every `cargo test`: which module may use tiny_http,
+//! check, checked on every `cargo test`: which module may use `tiny_http`,
 //! run SQL, set PRAGMAs, use anyhow, call the Bot API, read settings.
 //!
 //! Only the product's code is read (`src/`): tests and `vendor/` may use
-//! what they need (the fake Bot API serves HTTP with tiny_http). Comments
+//! what they need (the fake Bot API serves HTTP with `tiny_http`). Comments
 //! never count, so a doc comment may name what it must not use. The
 //! checker is itself tested: it passes on this tree and finds every
 //! violation planted in a copy of it.

@@ -13,43 +13,42 @@ use crate::clikit::BIN;
 
 /// Heavy tests (floods, kills, load) run one at a time: they measure
 /// latency and would measure each other.
-pub fn heavy() -> MutexGuard<'static, ()> {
+pub(crate) fn heavy() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A database with manager `alice` and a widget key, ready for `serve`.
-pub struct Prepared {
-    _dir: Option<tempfile::TempDir>,
+pub(crate) struct Prepared {
+    /// Held so the directory lives as long as the database in it.
+    #[allow(dead_code)]
+    dir: Option<tempfile::TempDir>,
     pub db: PathBuf,
     pub key: String,
 }
 
 impl Prepared {
-    pub fn new() -> Prepared {
+    pub(crate) fn new() -> Prepared {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut p = Prepared::at(&dir.path().join("chat.db"));
-        p._dir = Some(dir);
+        p.dir = Some(dir);
         p
     }
 
     /// At `db` (its directory must exist).
-    pub fn at(db: &Path) -> Prepared {
+    pub(crate) fn at(db: &Path) -> Prepared {
         let db = db.to_path_buf();
         let mut conn = shopchat::db::init(&db).expect("init db");
         shopchat::accounts::add_manager(&mut conn, "alice", Some("Alice"), None).expect("manager");
         let key = shopchat::accounts::add_key(&mut conn, "test").expect("key");
-        Prepared {
-            _dir: None,
-            db,
-            key,
-        }
+        Prepared { dir: None, db, key }
     }
 }
 
 /// How to start the server.
 #[derive(Default, Clone)]
-pub struct Opts {
+pub(crate) struct Opts {
     pub args: Vec<String>,
     /// `ulimit -n` (soft and hard) for the process.
     pub nofile: Option<u32>,
@@ -57,26 +56,26 @@ pub struct Opts {
 }
 
 impl Opts {
-    pub fn args(args: &[&str]) -> Opts {
+    pub(crate) fn args(args: &[&str]) -> Opts {
         Opts {
-            args: args.iter().map(|s| s.to_string()).collect(),
+            args: args.iter().map(std::string::ToString::to_string).collect(),
             ..Opts::default()
         }
     }
 
-    pub fn env(mut self, k: &str, v: &str) -> Opts {
+    pub(crate) fn env(mut self, k: &str, v: &str) -> Opts {
         self.env.push((k.into(), v.into()));
         self
     }
 
-    pub fn nofile(mut self, n: u32) -> Opts {
+    pub(crate) fn nofile(mut self, n: u32) -> Opts {
         self.nofile = Some(n);
         self
     }
 }
 
 /// A running `shopchat serve`. Killed when dropped.
-pub struct Live {
+pub(crate) struct Live {
     pub addr: SocketAddr,
     pub url: String,
     pub key: String,
@@ -84,20 +83,22 @@ pub struct Live {
     pub child: Child,
     pub stdout: Vec<String>,
     stderr: Arc<Mutex<String>>,
-    _prepared: Option<Prepared>,
+    /// Held so the database lives as long as the server on it.
+    #[allow(dead_code)]
+    prepared: Option<Prepared>,
 }
 
 impl Live {
     /// A fresh database and `serve` with `opts`.
-    pub fn start(opts: Opts) -> Live {
+    pub(crate) fn start(opts: Opts) -> Live {
         let p = Prepared::new();
         let mut live = Live::on(&p.db, &p.key, opts);
-        live._prepared = Some(p);
+        live.prepared = Some(p);
         live
     }
 
     /// `serve` on an existing database.
-    pub fn on(db: &Path, key: &str, opts: Opts) -> Live {
+    pub(crate) fn on(db: &Path, key: &str, opts: Opts) -> Live {
         let mut cmd = match opts.nofile {
             None => crate::clikit::shopchat(),
             Some(n) => {
@@ -173,15 +174,15 @@ impl Live {
             child,
             stdout,
             stderr,
-            _prepared: None,
+            prepared: None,
         }
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
 
@@ -196,28 +197,26 @@ impl Live {
             .unwrap_or_else(|| panic!("no {name} in /proc status"))
     }
 
-    pub fn threads(&self) -> u64 {
+    pub(crate) fn threads(&self) -> u64 {
         self.status_field("Threads")
     }
 
     /// The highest resident memory so far, in MiB.
-    pub fn peak_rss_mib(&self) -> f64 {
+    pub(crate) fn peak_rss_mib(&self) -> f64 {
         self.status_field("VmHWM") as f64 / 1024.0
     }
 
     /// Open file descriptors.
-    pub fn fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
-            .map(|d| d.count())
-            .unwrap_or(0)
+    pub(crate) fn fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).map_or(0, std::iter::Iterator::count)
     }
 
-    pub fn alive(&mut self) -> bool {
+    pub(crate) fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
 
     /// The thread count once the server is idle (taken after start).
-    pub fn settled_threads(&self) -> u64 {
+    pub(crate) fn settled_threads(&self) -> u64 {
         let mut last = self.threads();
         let deadline = Instant::now() + Duration::from_secs(3);
         loop {
@@ -231,7 +230,7 @@ impl Live {
     }
 
     /// Waits until the thread count is back to `idle`.
-    pub fn threads_back_to(&self, idle: u64, within: Duration) {
+    pub(crate) fn threads_back_to(&self, idle: u64, within: Duration) {
         let deadline = Instant::now() + within;
         loop {
             let now = self.threads();
@@ -247,7 +246,7 @@ impl Live {
     }
 
     /// GET /healthz on a new connection: (status, how long).
-    pub fn health(&self) -> (u16, Duration) {
+    pub(crate) fn health(&self) -> (u16, Duration) {
         let started = Instant::now();
         let r = raw(
             self.addr,
@@ -261,7 +260,7 @@ impl Live {
     /// of up to three tries one must be within the limit, so a moment when
     /// the shared machine did not schedule us does not fail the test, while
     /// a server that is slow every time does.
-    pub fn assert_healthy_within(&self, ms: u64) {
+    pub(crate) fn assert_healthy_within(&self, ms: u64) {
         let limit = Duration::from_millis(ms);
         let mut tries = Vec::new();
         for _ in 0..3 {
@@ -283,12 +282,12 @@ impl Live {
         );
     }
 
-    pub fn sigterm(&self) {
+    pub(crate) fn sigterm(&self) {
         self.signal("TERM");
     }
 
     /// Sends a signal (`TERM`, `KILL`, ...) to the process.
-    pub fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let ok = Command::new("kill")
             .args([&format!("-{name}"), &self.pid().to_string()])
             .status()
@@ -298,7 +297,7 @@ impl Live {
     }
 
     /// Waits for the process to exit; its status code.
-    pub fn wait_exit(&mut self, within: Duration) -> Option<i32> {
+    pub(crate) fn wait_exit(&mut self, within: Duration) -> Option<i32> {
         let deadline = Instant::now() + within;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -314,7 +313,7 @@ impl Live {
     }
 
     /// A visitor's chat: (session id, visitor secret).
-    pub fn open_chat(&self) -> (String, String) {
+    pub(crate) fn open_chat(&self) -> (String, String) {
         let r = crate::common::call(
             &format!("{}/api/public/chat/sessions", self.url),
             "POST",
@@ -335,7 +334,7 @@ impl Live {
     }
 
     /// The raw bytes of a visitor's poll request.
-    pub fn poll_request(&self, sid: &str, usid: &str) -> Vec<u8> {
+    pub(crate) fn poll_request(&self, sid: &str, usid: &str) -> Vec<u8> {
         format!(
             "GET /api/public/chat/sessions/{sid}/messages?since=0 HTTP/1.1\r\nHost: t\r\n\
              X-API-Key: {}\r\nX-User-Session-Id: {usid}\r\n\r\n",
@@ -353,7 +352,7 @@ impl Drop for Live {
 }
 
 /// The last `n` bytes of a log.
-pub fn tail(s: &str, n: usize) -> &str {
+pub(crate) fn tail(s: &str, n: usize) -> &str {
     let mut start = s.len().saturating_sub(n);
     while !s.is_char_boundary(start) {
         start += 1;
@@ -363,7 +362,7 @@ pub fn tail(s: &str, n: usize) -> &str {
 
 /// An answer read off a raw socket.
 #[derive(Debug, Default)]
-pub struct RawAnswer {
+pub(crate) struct RawAnswer {
     /// 0 when nothing (or not HTTP) came back.
     pub status: u16,
     pub head: String,
@@ -376,7 +375,7 @@ pub struct RawAnswer {
 
 impl RawAnswer {
     /// How many status lines arrived (answers on this connection).
-    pub fn answers(&self) -> usize {
+    pub(crate) fn answers(&self) -> usize {
         let text = String::from_utf8_lossy(&self.all);
         text.matches("HTTP/1.1 ").count() + text.matches("HTTP/1.0 ").count()
     }
@@ -384,7 +383,7 @@ impl RawAnswer {
 
 /// Sends `bytes` on a new connection and reads until the server closes it
 /// or `wait` passes.
-pub fn raw(addr: SocketAddr, bytes: &[u8], wait: Duration) -> RawAnswer {
+pub(crate) fn raw(addr: SocketAddr, bytes: &[u8], wait: Duration) -> RawAnswer {
     let Ok(mut s) = TcpStream::connect_timeout(&addr, wait) else {
         return RawAnswer::default();
     };
@@ -394,7 +393,7 @@ pub fn raw(addr: SocketAddr, bytes: &[u8], wait: Duration) -> RawAnswer {
 }
 
 /// Reads from `s` until EOF or `wait` passes.
-pub fn read_all(s: &mut TcpStream, wait: Duration) -> RawAnswer {
+pub(crate) fn read_all(s: &mut TcpStream, wait: Duration) -> RawAnswer {
     let deadline = Instant::now() + wait;
     let mut all = Vec::new();
     let mut buf = [0u8; 8192];
@@ -429,7 +428,7 @@ pub fn read_all(s: &mut TcpStream, wait: Duration) -> RawAnswer {
 }
 
 /// Reads exactly one answer (head and Content-Length body) from `s`.
-pub fn read_one(s: &mut TcpStream, wait: Duration) -> RawAnswer {
+pub(crate) fn read_one(s: &mut TcpStream, wait: Duration) -> RawAnswer {
     let deadline = Instant::now() + wait;
     let mut all = Vec::new();
     let mut buf = [0u8; 8192];
@@ -468,7 +467,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Splits what a connection received into status, head and body.
-pub fn parse_answer(all: Vec<u8>, closed: bool) -> RawAnswer {
+pub(crate) fn parse_answer(all: Vec<u8>, closed: bool) -> RawAnswer {
     let (head, body) = match find(&all, b"\r\n\r\n") {
         Some(end) => (
             String::from_utf8_lossy(&all[..end]).to_string(),
@@ -492,10 +491,10 @@ pub fn parse_answer(all: Vec<u8>, closed: bool) -> RawAnswer {
 }
 
 /// Latencies, summarised.
-pub struct Lat(pub Vec<Duration>);
+pub(crate) struct Lat(pub Vec<Duration>);
 
 impl Lat {
-    pub fn p(&self, q: f64) -> Duration {
+    pub(crate) fn p(&self, q: f64) -> Duration {
         let mut v = self.0.clone();
         v.sort();
         if v.is_empty() {
@@ -508,7 +507,7 @@ impl Lat {
 
 /// A normal client polling on its own keep-alive connection every `every`
 /// until `stop`; returns each poll's latency (panics on a failed poll).
-pub fn poll_loop(
+pub(crate) fn poll_loop(
     live: &Live,
     sid: &str,
     usid: &str,

@@ -426,7 +426,7 @@ fn a_fifth_tab_answers_the_oldest_and_the_room_never_refuses() {
             started.elapsed() < Duration::from_secs(5),
             "no tab answered"
         );
-        answered = tabs.iter().position(|t| t.is_finished());
+        answered = tabs.iter().position(std::thread::JoinHandle::is_finished);
         thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(s.parked(), 4);
@@ -443,9 +443,9 @@ fn a_fifth_tab_answers_the_oldest_and_the_room_never_refuses() {
 
 #[test]
 fn watch_prints_a_message_moments_after_its_commit() {
+    use std::io::BufRead;
     // Timed: not beside the floods of hostile.rs.
     let _g = crate::live::heavy();
-    use std::io::BufRead;
     let s = TestServer::start();
     let (sid, usid) = s.open_chat("Ann");
     let mut cmd = crate::clikit::shopchat();

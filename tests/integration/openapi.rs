@@ -1,4 +1,4 @@
-//! The OpenAPI document (docs/openapi.json): served as kept, and in step
+//! The `OpenAPI` document (docs/openapi.json): served as kept, and in step
 //! with the route table: every arm of the dispatcher in `ROUTES`, every
 //! route described, every described operation routed, and `Allow` naming
 //! exactly the described methods.

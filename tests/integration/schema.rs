@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use crate::clikit::{cmd_for, run};
 
 /// schema.sql is migration 1. Databases in the field were made by it and
-/// rusqlite_migration will never run it again, so an edit would make new
+/// `rusqlite_migration` will never run it again, so an edit would make new
 /// databases differ from old ones without anything noticing. Change the
 /// schema by appending a migration to `db::MIGRATIONS` instead; this hash
 /// is only ever updated by someone who knows no database was made with

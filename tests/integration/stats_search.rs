@@ -119,7 +119,7 @@ fn is_active_manager(tx: &Transaction, id: &str) -> bool {
 }
 
 /// What a chat looks like to its clients (the panel, the widget, the
-/// feed), with its change stamp: (row, change_seq).
+/// feed), with its change stamp: (row, `change_seq`).
 fn chat_rows(conn: &Connection) -> HashMap<String, (String, i64)> {
     let mut stmt = conn
         .prepare(
@@ -490,7 +490,7 @@ fn all_rows(conn: &Connection) -> Vec<Row> {
 /// filters; newest activity first. Returns (id, seq of the newest matching
 /// message) per chat.
 fn brute_force_list(rows: &[Row], f: &Filter) -> Vec<(String, Option<i64>)> {
-    let search = f.search.as_deref().map(str::trim).unwrap_or("");
+    let search = f.search.as_deref().map_or("", str::trim);
     let name_q = search.to_lowercase();
     let phone_q = sessions::digits(Some(search));
     let mut out: Vec<(&Row, Option<i64>)> = rows

@@ -21,7 +21,7 @@ fn count(h: &Harness, chat: &str, needle: &str) -> usize {
 
 /// Waits for the notification of `needle` in `chat`, and for the worker to
 /// have recorded it (only then can a manager's reply to it be matched);
-/// returns its message_id.
+/// returns its `message_id`.
 fn notification(h: &Harness, chat: &str, needle: &str) -> i64 {
     assert!(
         h.fake.wait_for(WAIT, |s| s
@@ -84,7 +84,7 @@ fn a_visitor_message_reaches_each_chat_once_escaped() {
 #[test]
 fn the_panel_link_uses_chat_public_url() {
     let h = Harness::start_with(&[CHAT_A], |c| {
-        c.public_url = Some("https://shop.example".into())
+        c.public_url = Some("https://shop.example".into());
     });
     let (sid, usid) = h.server.open_chat("Olena");
     h.server.visitor_says(&sid, &usid, "hello");
@@ -280,7 +280,7 @@ fn commands_answer_by_short_id() {
 #[test]
 fn quick_messages_are_joined_not_flooded() {
     let h = Harness::start_with(&[CHAT_A], |c| {
-        c.tuning.per_chat_interval = Duration::from_millis(1500)
+        c.tuning.per_chat_interval = Duration::from_millis(1500);
     });
     let (sid, usid) = h.server.open_chat("Olena");
     h.server.visitor_says(&sid, &usid, "msg-0");
@@ -323,7 +323,7 @@ fn each_chat_gets_at_most_one_message_per_interval() {
         for w in sent.windows(2) {
             let gap = w[1].at - w[0].at;
             assert!(
-                gap >= interval - Duration::from_millis(20),
+                gap >= interval.checked_sub(Duration::from_millis(20)).unwrap(),
                 "gap {gap:?} in {chat}"
             );
         }
@@ -360,7 +360,7 @@ fn the_legacy_notify_form_goes_through_the_outbox() {
 #[test]
 fn webhook_mode_checks_the_secret_and_skips_get_updates() {
     let h = Harness::start_with(&[CHAT_A], |c| {
-        c.webhook_secret = Some("s3cret_Token-1".into())
+        c.webhook_secret = Some("s3cret_Token-1".into());
     });
     h.link_alice(ALICE_TG);
     let (sid, usid) = h.server.open_chat("Olena");

@@ -1,9 +1,9 @@
 //! A small fake Telegram Bot API on loopback, the one fake the tests use.
 //! It speaks what Telegram speaks: HTTPS (rustls, with a test CA made at
-//! start; clients trust it through `Config::ca_file` or SSL_CERT_FILE, as
+//! start; clients trust it through `Config::ca_file` or `SSL_CERT_FILE`, as
 //! they would a TLS-inspecting proxy's), real status codes and delays. It
 //! records sendMessage calls, serves queued updates through getUpdates,
-//! and can fail on purpose (500, 429 with retry_after, hang).
+//! and can fail on purpose (500, 429 with `retry_after`, hang).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -16,16 +16,16 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde_json::{json, Value};
 
-pub const TOKEN: &str = "123456:TEST-fake_token";
-pub const BOT_ID: i64 = 123456;
+pub(crate) const TOKEN: &str = "123456:TEST-fake_token";
+pub(crate) const BOT_ID: i64 = 123456;
 
 /// How sendMessage (and createForumTopic) answer.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Ok,
     /// Answer this HTTP status with an error body.
     Fail(u16),
-    /// 429 with parameters.retry_after.
+    /// 429 with `parameters.retry_after`.
     TooMany(u64),
     /// Sleep this long before answering 500 (the client should time out).
     Hang(Duration),
@@ -33,7 +33,7 @@ pub enum Mode {
 
 /// A message the fake accepted.
 #[derive(Debug, Clone)]
-pub struct Sent {
+pub(crate) struct Sent {
     pub chat_id: String,
     pub text: String,
     pub parse_mode: String,
@@ -45,7 +45,7 @@ pub struct Sent {
 
 /// Any Bot API call and how it was answered (0: hung).
 #[derive(Debug, Clone)]
-pub struct Call {
+pub(crate) struct Call {
     pub method: String,
     pub status: u16,
     pub at: Instant,
@@ -63,11 +63,11 @@ struct State {
     topics: Vec<(String, i64, String)>,
 }
 
-pub struct FakeTelegram {
-    /// `https://127.0.0.1:PORT`, as TELEGRAM_API_BASE.
+pub(crate) struct FakeTelegram {
+    /// `https://127.0.0.1:PORT`, as `TELEGRAM_API_BASE`.
     pub url: String,
     /// The test CA that signed the fake's certificate, a PEM file: what
-    /// `Config::ca_file` or a child's SSL_CERT_FILE names to trust it.
+    /// `Config::ca_file` or a child's `SSL_CERT_FILE` names to trust it.
     pub ca_file: PathBuf,
     addr: SocketAddr,
     state: Arc<(Mutex<State>, Condvar)>,
@@ -78,7 +78,7 @@ pub struct FakeTelegram {
 
 impl FakeTelegram {
     /// A fake on HTTPS that knows `chats` (others get 400 "chat not found").
-    pub fn start(chats: &[&str]) -> FakeTelegram {
+    pub(crate) fn start(chats: &[&str]) -> FakeTelegram {
         let dir = tempfile::tempdir().expect("temp dir");
         let pki = TestPki::new();
         let ca_file = dir.path().join("test-ca.pem");
@@ -88,7 +88,7 @@ impl FakeTelegram {
         let state = Arc::new((
             Mutex::new(State {
                 mode: Some(Mode::Ok),
-                known_chats: chats.iter().map(|c| c.to_string()).collect(),
+                known_chats: chats.iter().map(std::string::ToString::to_string).collect(),
                 next_update_id: 5000,
                 next_message_id: 100,
                 ..State::default()
@@ -124,28 +124,28 @@ impl FakeTelegram {
         self.state.0.lock().unwrap()
     }
 
-    pub fn set_mode(&self, mode: Mode) {
+    pub(crate) fn set_mode(&self, mode: Mode) {
         self.lock().mode = Some(mode);
     }
 
     /// From now on, `chat` answers 400 "chat not found" (the bot left it).
-    pub fn forget_chat(&self, chat: &str) {
+    pub(crate) fn forget_chat(&self, chat: &str) {
         self.lock().known_chats.retain(|c| c != chat);
     }
 
     /// Every accepted sendMessage, in order.
-    pub fn sent(&self) -> Vec<Sent> {
+    pub(crate) fn sent(&self) -> Vec<Sent> {
         self.lock().sent.clone()
     }
 
-    pub fn sent_to(&self, chat: &str) -> Vec<Sent> {
+    pub(crate) fn sent_to(&self, chat: &str) -> Vec<Sent> {
         self.sent()
             .into_iter()
             .filter(|s| s.chat_id == chat)
             .collect()
     }
 
-    pub fn calls(&self, method: &str) -> Vec<Call> {
+    pub(crate) fn calls(&self, method: &str) -> Vec<Call> {
         self.lock()
             .calls
             .iter()
@@ -154,12 +154,12 @@ impl FakeTelegram {
             .collect()
     }
 
-    pub fn topics(&self) -> Vec<(String, i64, String)> {
+    pub(crate) fn topics(&self) -> Vec<(String, i64, String)> {
         self.lock().topics.clone()
     }
 
-    /// Queues an update for getUpdates; returns its update_id.
-    pub fn push_update(&self, message: Value) -> i64 {
+    /// Queues an update for getUpdates; returns its `update_id`.
+    pub(crate) fn push_update(&self, message: Value) -> i64 {
         let (lock, cv) = &*self.state;
         let mut st = lock.lock().unwrap();
         let id = st.next_update_id;
@@ -171,19 +171,19 @@ impl FakeTelegram {
     }
 
     /// A new message id, as Telegram would give a manager's message.
-    pub fn next_message_id(&self) -> i64 {
+    pub(crate) fn next_message_id(&self) -> i64 {
         let mut st = self.lock();
         st.next_message_id += 1;
         st.next_message_id
     }
 
     /// Updates not yet acknowledged by a getUpdates offset.
-    pub fn unacknowledged(&self) -> usize {
+    pub(crate) fn unacknowledged(&self) -> usize {
         self.lock().updates.len()
     }
 
     /// Waits up to `timeout` for `f` to hold on the accepted messages.
-    pub fn wait_for(&self, timeout: Duration, f: impl Fn(&[Sent]) -> bool) -> bool {
+    pub(crate) fn wait_for(&self, timeout: Duration, f: impl Fn(&[Sent]) -> bool) -> bool {
         let deadline = Instant::now() + timeout;
         loop {
             if f(&self.sent()) {
@@ -210,7 +210,7 @@ impl Drop for FakeTelegram {
 
 /// A test certificate authority and a server certificate it signed for
 /// 127.0.0.1 and localhost, made fresh for each fake.
-pub struct TestPki {
+pub(crate) struct TestPki {
     /// The CA's certificate, PEM: the trust store a client is given.
     pub ca_pem: String,
     /// The fake's TLS setup: the server certificate (and the CA's) and key.
@@ -222,16 +222,16 @@ pub struct TestPki {
 }
 
 impl TestPki {
-    pub fn new() -> TestPki {
+    pub(crate) fn new() -> TestPki {
+        // A name of its own: two test CAs are two authorities, as a proxy's
+        // CA and a public one are.
+        static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         use rcgen::{
             BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
             KeyPair, KeyUsagePurpose,
         };
         let ca_key = KeyPair::generate().unwrap();
         let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-        // A name of its own: two test CAs are two authorities, as a proxy's
-        // CA and a public one are.
-        static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let name = format!(
             "shopchat test CA {}-{}",
             std::process::id(),
@@ -348,7 +348,13 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// A message as Telegram delivers it in an update.
-pub fn message(chat: i64, from: i64, message_id: i64, text: &str, reply_to: Option<i64>) -> Value {
+pub(crate) fn message(
+    chat: i64,
+    from: i64,
+    message_id: i64,
+    text: &str,
+    reply_to: Option<i64>,
+) -> Value {
     let mut m = json!({
         "message_id": message_id,
         "from": {"id": from, "is_bot": false, "first_name": "Manager"},
@@ -387,7 +393,7 @@ fn handle(rq: &HttpRequest, state: &(Mutex<State>, Condvar)) -> (u16, Value) {
             method: method.clone(),
             status,
             at: Instant::now(),
-        })
+        });
     };
     if token != TOKEN {
         log(401);
@@ -496,7 +502,7 @@ fn accept(
 
 /// An in-process server wired to the fake: notifications through the
 /// outbox, the outbox worker and the updates reader running.
-pub struct Harness {
+pub(crate) struct Harness {
     // Dropped first: the Telegram threads stop before the server and fake.
     _service: Option<shopchat::telegram::Service>,
     pub server: crate::common::TestServer,
@@ -504,7 +510,7 @@ pub struct Harness {
 }
 
 /// Timings that make fault tests take seconds, not minutes.
-pub fn fast_tuning() -> shopchat::telegram::Tuning {
+pub(crate) fn fast_tuning() -> shopchat::telegram::Tuning {
     shopchat::telegram::Tuning {
         connect_timeout: Duration::from_millis(500),
         request_timeout: Duration::from_millis(1500),
@@ -519,11 +525,11 @@ pub fn fast_tuning() -> shopchat::telegram::Tuning {
 }
 
 impl Harness {
-    pub fn start(chats: &[&str]) -> Harness {
+    pub(crate) fn start(chats: &[&str]) -> Harness {
         Harness::start_with(chats, |_| {})
     }
 
-    pub fn start_with(
+    pub(crate) fn start_with(
         chats: &[&str],
         tune: impl FnOnce(&mut shopchat::telegram::Config),
     ) -> Harness {
@@ -547,13 +553,13 @@ impl Harness {
     }
 
     /// Links manager `alice` to Telegram user `telegram_id`.
-    pub fn link_alice(&self, telegram_id: i64) {
+    pub(crate) fn link_alice(&self, telegram_id: i64) {
         let mut conn = shopchat::db::open(&self.server.db).unwrap();
         assert!(shopchat::accounts::link_telegram(&mut conn, "alice", Some(telegram_id)).unwrap());
     }
 
     /// The visitor's view of a session: (messages, sessionStatus).
-    pub fn visitor_poll(&self, sid: &str, usid: &str) -> (Vec<Value>, String) {
+    pub(crate) fn visitor_poll(&self, sid: &str, usid: &str) -> (Vec<Value>, String) {
         let r = self.server.public(
             "GET",
             &format!("/api/public/chat/sessions/{sid}/messages"),
@@ -567,7 +573,7 @@ impl Harness {
         )
     }
 
-    pub fn outbox(&self) -> Vec<shopchat::store::telegram::OutboxRow> {
+    pub(crate) fn outbox(&self) -> Vec<shopchat::store::telegram::OutboxRow> {
         let conn = shopchat::db::open(&self.server.db).unwrap();
         shopchat::store::telegram::all(&conn).unwrap()
     }
@@ -577,14 +583,14 @@ impl Harness {
 /// tuning: a whole Bot API timeout and the longest retry delay, with room
 /// to spare. A message sent again after a timeout or a failure shows up
 /// within it.
-pub fn quiet_period() -> Duration {
+pub(crate) fn quiet_period() -> Duration {
     let t = fast_tuning();
     t.request_timeout + t.max_backoff + Duration::from_millis(200)
 }
 
 /// Checks `f` every 20 ms for the whole of `period`; false as soon as it
 /// fails. For "nothing more happens": a duplicate fails it when it shows.
-pub fn stays(period: Duration, mut f: impl FnMut() -> bool) -> bool {
+pub(crate) fn stays(period: Duration, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + period;
     loop {
         if !f() {
@@ -598,7 +604,7 @@ pub fn stays(period: Duration, mut f: impl FnMut() -> bool) -> bool {
 }
 
 /// Polls `f` every 20 ms until it holds or `timeout` passes.
-pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+pub(crate) fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
         if f() {

@@ -1,4 +1,4 @@
-//! Telegram outages: 500s, 429 with retry_after, a hanging API. Nothing is
+//! Telegram outages: 500s, 429 with `retry_after`, a hanging API. Nothing is
 //! lost, nothing is sent twice after success, and the chat API stays as
 //! fast as when Telegram is healthy.
 
@@ -177,10 +177,7 @@ fn an_outage_loses_nothing_and_does_not_slow_the_chat() {
         "median latency {o:?} during the outage vs {b:?} before"
     );
     let worst = outage.iter().max().unwrap();
-    assert!(
-        *worst < Duration::from_millis(1000),
-        "a request took {worst:?}"
-    );
+    assert!(*worst < Duration::from_secs(1), "a request took {worst:?}");
 }
 
 #[test]

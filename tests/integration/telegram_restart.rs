@@ -1,5 +1,5 @@
 //! The real binary against the fake Bot API over HTTPS, trusting its test
-//! CA through SSL_CERT_FILE as a real install trusts a TLS-inspecting
+//! CA through `SSL_CERT_FILE` as a real install trusts a TLS-inspecting
 //! proxy: notifications and replies, a `serve` killed with notifications
 //! still in the outbox delivers them after a restart, and `shopchat
 //! telegram test` says what is wrong, an untrusted certificate included.
@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::telegram_fake::{eventually, message, stays, FakeTelegram, Mode, TestPki, TOKEN};
 use serde_json::json;
 
-/// `shopchat --db DB` with a clean environment (no SSL_CERT_FILE either).
+/// `shopchat --db DB` with a clean environment (no `SSL_CERT_FILE` either).
 fn shopchat(db: &Path) -> Command {
     let mut c = crate::clikit::shopchat();
     c.arg("--db").arg(db);
@@ -31,12 +31,12 @@ fn output_line(mut c: Command) -> String {
 const QUIET: Duration = Duration::from_millis(2500);
 
 /// Starts `serve` against the fake, trusting the fake's CA through
-/// SSL_CERT_FILE; returns the child and its URL.
+/// `SSL_CERT_FILE`; returns the child and its URL.
 fn serve(db: &Path, fake: &FakeTelegram, log: &Path) -> (Child, String) {
     serve_trusting(db, fake, &fake.ca_file, log)
 }
 
-/// Starts `serve` against the fake with SSL_CERT_FILE set to `ca_file`.
+/// Starts `serve` against the fake with `SSL_CERT_FILE` set to `ca_file`.
 fn serve_trusting(db: &Path, fake: &FakeTelegram, ca_file: &Path, log: &Path) -> (Child, String) {
     let mut c = shopchat(db);
     c.args(["serve", "--bind", "127.0.0.1:0", "--threads", "2"])
@@ -79,7 +79,7 @@ fn a_killed_serve_delivers_its_outbox_after_restart() {
     let key = output_line(c);
 
     let fake = FakeTelegram::start(&["-1001"]);
-    fake.set_mode(Mode::Hang(Duration::from_secs(60)));
+    fake.set_mode(Mode::Hang(Duration::from_mins(1)));
     let (mut first, url) = serve(&db, &fake, &log);
 
     let h = [

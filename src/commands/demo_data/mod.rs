@@ -9,7 +9,7 @@
 //! Memory stays bounded whatever the size: each chat is made from its own
 //! seed, so only (id, seed) pairs are kept (24 bytes a chat) and a chat's
 //! rows are made when they are written. Chats are written in id order, so
-//! a chat's messages go to the end of the table keyed by (session_id, seq)
+//! a chat's messages go to the end of the table keyed by (`session_id`, seq)
 //! instead of to random pages; `seq` order is time order within a chat.
 
 mod texts;
@@ -56,7 +56,7 @@ struct DemoChat {
     msgs: Vec<DemoMessage>,
 }
 
-pub fn run(cli: &Cli, args: &DemoDataArgs) -> anyhow::Result<()> {
+pub(super) fn run(cli: &Cli, args: &DemoDataArgs) -> anyhow::Result<()> {
     let created = !cli.db.exists();
     let mut conn = if created {
         crate::db::init(&cli.db)?
@@ -291,7 +291,7 @@ fn make_chat(args: &DemoDataArgs, p: &Planned, team: &[String], now: DateTime<Ut
         });
         let phone = (rng.u32(0..10) < 7).then(|| phone(&mut rng, lang.code));
         let manager = team[rng.usize(..team.len())].clone();
-        let len = rng.u32(1..=args.messages * 2 - 1) as usize;
+        let len = rng.u32(1..(args.messages * 2)) as usize;
 
         // Turns alternate visitor, manager, ...; the gaps are a person's.
         let mut offsets = Vec::with_capacity(len);

@@ -1,7 +1,7 @@
 //! The phrases demo chats are made of, per language: a small clothes and
 //! shoes shop in Ukraine that also sells abroad. `{n}` becomes a number.
 
-pub struct Lang {
+pub(super) struct Lang {
     pub code: &'static str,
     pub first: &'static [&'static str],
     pub last: &'static [&'static str],
@@ -13,7 +13,7 @@ pub struct Lang {
     pub byes: &'static [&'static str],
 }
 
-pub const UK: Lang = Lang {
+pub(super) const UK: Lang = Lang {
     code: "uk",
     first: &[
         "Олена",
@@ -110,7 +110,7 @@ pub const UK: Lang = Lang {
     ],
 };
 
-pub const EN: Lang = Lang {
+pub(super) const EN: Lang = Lang {
     code: "en",
     first: &[
         "Emma", "James", "Olivia", "Liam", "Sophie", "Noah", "Grace", "Oliver",
@@ -168,7 +168,7 @@ pub const EN: Lang = Lang {
     ],
 };
 
-pub const PL: Lang = Lang {
+pub(super) const PL: Lang = Lang {
     code: "pl",
     first: &[
         "Anna",
@@ -196,7 +196,7 @@ pub const PL: Lang = Lang {
     byes: &["Dziękujemy i pozdrawiamy!", "Miłego dnia!"],
 };
 
-pub const DE: Lang = Lang {
+pub(super) const DE: Lang = Lang {
     code: "de",
     first: &["Lukas", "Anna", "Jonas", "Lea", "Felix", "Mia"],
     last: &["Müller", "Schmidt", "Weber", "Fischer", "Wagner", "Becker"],
