@@ -174,14 +174,14 @@ pub(super) fn poll_or_park(
     let Some(live) = ctx.shared.live.clone() else {
         return Err(Error::Internal("the waiting room is not running".into()));
     };
-    let body = live::poll_json(&live, &poll, &s.id, role)?;
+    let body = live::PollAnswer::new(&live, &poll, &s.id, role);
     let seq = match q.since {
         messages::Since::Start => Some(0),
         messages::Since::Seq(n) => Some(n),
         // Old clients polling by time get plain polling.
         messages::Since::Time(_) => None,
     };
-    let changed = q.state.as_deref().is_some_and(|st| body["state"] != st);
+    let changed = q.state.as_deref().is_some_and(|st| body.state != st);
     match seq {
         Some(since) if q.wait > 0 && poll.messages.is_empty() && !changed && live.has_room() => {
             Ok(Reply::park(

@@ -496,29 +496,57 @@ fn nothing_new(park: &Park, v: &Value) -> bool {
         && v[list].as_array().is_some_and(Vec::is_empty)
 }
 
-/// A poll's answer with the other side's typing and seen state, and the
-/// `state` token a client passes back.
+/// A poll's answer: the poll's own fields, the other side's typing and
+/// seen state (`managerTyping`/`managerSeenSeq` for the visitor,
+/// `visitorTyping`/`visitorSeenSeq` for managers), and the `state` token a
+/// client passes back. Serialized straight into the answer's bytes: the
+/// poll is the most frequent request, and a `Value` in between cost it a
+/// map and a string per field of every message.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PollAnswer<'a> {
+    #[serde(flatten)]
+    pub poll: &'a chat::Poll,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager_typing: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager_seen_seq: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visitor_typing: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visitor_seen_seq: Option<i64>,
+    pub state: String,
+}
+
+impl<'a> PollAnswer<'a> {
+    pub fn new(live: &Live, poll: &'a chat::Poll, session_id: &str, role: Role) -> Self {
+        let (other, seen) = match role {
+            Role::Visitor => (Role::Manager, poll.manager_seen_seq),
+            Role::Manager => (Role::Visitor, poll.visitor_seen_seq),
+        };
+        let typing = live.is_typing(session_id, other);
+        let state = poll_state(poll.session_status.as_str(), typing, seen);
+        let (mine, theirs) = ((Some(typing), Some(seen)), (None, None));
+        let ((manager_typing, manager_seen_seq), (visitor_typing, visitor_seen_seq)) = match role {
+            Role::Visitor => (mine, theirs),
+            Role::Manager => (theirs, mine),
+        };
+        PollAnswer {
+            poll,
+            manager_typing,
+            manager_seen_seq,
+            visitor_typing,
+            visitor_seen_seq,
+            state,
+        }
+    }
+}
+
+/// A poll's answer as a JSON value (for the waiting room, which looks into
+/// it before answering).
 pub fn poll_json(live: &Live, poll: &chat::Poll, session_id: &str, role: Role) -> Result<Value> {
-    let (visitor_seen, manager_seen) = (poll.visitor_seen_seq, poll.manager_seen_seq);
-    let mut v = serde_json::to_value(poll).map_err(|e| crate::Error::Internal(e.to_string()))?;
-    let o = v.as_object_mut().expect("a poll is an object");
-    let (typing, seen) = match role {
-        Role::Visitor => {
-            let t = live.is_typing(session_id, Role::Manager);
-            o.insert("managerTyping".into(), json!(t));
-            o.insert("managerSeenSeq".into(), json!(manager_seen));
-            (t, manager_seen)
-        }
-        Role::Manager => {
-            let t = live.is_typing(session_id, Role::Visitor);
-            o.insert("visitorTyping".into(), json!(t));
-            o.insert("visitorSeenSeq".into(), json!(visitor_seen));
-            (t, visitor_seen)
-        }
-    };
-    let state = poll_state(poll.session_status.as_str(), typing, seen);
-    o.insert("state".into(), json!(state));
-    Ok(v)
+    serde_json::to_value(PollAnswer::new(live, poll, session_id, role))
+        .map_err(|e| crate::Error::Internal(e.to_string()))
 }
 
 /// What a poll's client has been shown besides messages, as a token.

@@ -306,9 +306,10 @@ fn handle(mut rq: tiny_http::Request, shared: &Shared, conn: &mut Connection) {
         }
     }
     let allowed = shared.config.allowed_origins.clone();
+    let preflight = method == "OPTIONS";
     let finish = move |reply: Reply| {
         let reply = if public {
-            routes::with_cors(reply, origin.as_deref(), &allowed)
+            routes::with_cors(reply, origin.as_deref(), &allowed, preflight)
         } else {
             reply
         };

@@ -93,7 +93,8 @@ pub fn route(req: &Request, ctx: &mut Ctx) -> Result<Reply> {
 
         ("GET" | "HEAD", [""]) => assets::demo_page(req, ctx),
         ("GET" | "HEAD", ["widget.js"]) => Ok(assets::widget(req)),
-        ("GET" | "HEAD", ["chat"] | ["chat", _]) => Ok(assets::admin_page(req)),
+        ("GET" | "HEAD", ["chat"]) => Ok(assets::admin_page(req)),
+        ("GET" | "HEAD", ["chat", _]) => Ok(assets::admin_page(req)),
         ("GET" | "HEAD", ["assets", name]) => assets::asset(req, name),
 
         (_, segs) => match allowed_methods(segs) {
@@ -240,8 +241,15 @@ pub fn require_manager(req: &Request, ctx: &Ctx) -> Result<Manager> {
     }
 }
 
-/// Adds CORS headers to a public API answer (preflights included).
-pub fn with_cors(mut reply: Reply, origin: Option<&str>, allowed: &Origins) -> Reply {
+/// Adds CORS headers to a public API answer. The methods, headers and
+/// max-age are read by browsers from a preflight's answer only, so only a
+/// preflight (`OPTIONS`) carries them; every answer carries the origin.
+pub fn with_cors(
+    mut reply: Reply,
+    origin: Option<&str>,
+    allowed: &Origins,
+    preflight: bool,
+) -> Reply {
     let allow = match allowed {
         Origins::Any => Some("*".to_string()),
         Origins::List(list) => origin
@@ -255,15 +263,17 @@ pub fn with_cors(mut reply: Reply, origin: Option<&str>, allowed: &Origins) -> R
         reply.headers.push(("Access-Control-Allow-Origin", allow));
         reply
             .headers
-            .push(("Access-Control-Allow-Methods", "GET, POST, OPTIONS".into()));
-        reply.headers.push((
-            "Access-Control-Allow-Headers",
-            "Content-Type, X-API-Key, X-User-Session-Id".into(),
-        ));
-        reply
-            .headers
             .push(("Access-Control-Expose-Headers", "Retry-After".into()));
-        reply.headers.push(("Access-Control-Max-Age", "600".into()));
+        if preflight {
+            reply
+                .headers
+                .push(("Access-Control-Allow-Methods", "GET, POST, OPTIONS".into()));
+            reply.headers.push((
+                "Access-Control-Allow-Headers",
+                "Content-Type, X-API-Key, X-User-Session-Id".into(),
+            ));
+            reply.headers.push(("Access-Control-Max-Age", "600".into()));
+        }
     }
     reply
 }

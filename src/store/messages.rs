@@ -307,15 +307,19 @@ pub fn session_and_since(
     after: i64,
     limit: u32,
 ) -> Result<Option<SessionPage>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {}, s.visitor_seen_seq, s.manager_seen_seq, s.change_seq,
-                m.id, m.seq, m.sender, m.message_text, m.manager_id, m.created_at, m.auto
-         FROM chat_sessions s
-         LEFT JOIN chat_messages m ON m.session_id = s.id AND m.seq > ?2
-         WHERE s.id = ?1
-         ORDER BY m.seq LIMIT ?3",
-        super::sessions::COLS_OF_S
-    ))?;
+    // Built once: a poll runs this for every request.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {}, s.visitor_seen_seq, s.manager_seen_seq, s.change_seq,
+                    m.id, m.seq, m.sender, m.message_text, m.manager_id, m.created_at, m.auto
+             FROM chat_sessions s
+             LEFT JOIN chat_messages m ON m.session_id = s.id AND m.seq > ?2
+             WHERE s.id = ?1
+             ORDER BY m.seq LIMIT ?3",
+            super::sessions::COLS_OF_S
+        )
+    });
+    let mut stmt = conn.prepare_cached(&SQL)?;
     let mut rows = stmt.query(params![session_id, after, i64::from(limit) + 1])?;
     let mut page: Option<SessionPage> = None;
     while let Some(r) = rows.next()? {

@@ -519,6 +519,13 @@ fn cors_preflight_and_headers_on_public_endpoints_only() {
     // Errors carry CORS too, so the widget can read a 401 or 429.
     let r = s.call("GET", "/api/public/chat/sessions/x/messages", &[], None);
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        r.header("access-control-expose-headers"),
+        Some("Retry-After")
+    );
+    // What only a preflight's answer is read for stays on the preflight.
+    assert_eq!(r.header("access-control-allow-methods"), None);
+    assert_eq!(r.header("access-control-max-age"), None);
     // Admin endpoints send none.
     let r = s.admin("GET", "/api/chat/me", None);
     assert_eq!(r.header("access-control-allow-origin"), None);
