@@ -21,6 +21,7 @@ pub static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../migrations/0005_messages_by_chat.sql")),
         M::up(include_str!("../migrations/0006_stats_counters.sql")),
         M::up(include_str!("../migrations/0007_search_index.sql")),
+        M::up(include_str!("../migrations/0008_messages_today.sql")),
     ])
 });
 
