@@ -166,8 +166,9 @@ pub struct ServeArgs {
     /// page's embed snippet, the webhook address [default: none].
     #[arg(long, env = "CHAT_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
-    /// At most this many connections at once; more wait to be accepted
-    /// [default: derived from the open-file limit at start].
+    /// At most this many connections at once; past it the oldest idle, then the slowest
+    /// one is closed to make room, else the newcomer gets 503 [default: derived from the
+    /// open-file limit at start].
     #[arg(long, env = "CHAT_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<String>,
     /// Seconds a client has to send one whole request, headers and body.

@@ -45,7 +45,7 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    fn invalid(setting: &'static str, value: &str, expected: impl Into<String>) -> Self {
+    pub(crate) fn invalid(setting: &'static str, value: &str, expected: impl Into<String>) -> Self {
         ConfigError::Invalid {
             setting,
             value: value.to_string(),
@@ -54,7 +54,7 @@ impl ConfigError {
         }
     }
 
-    fn because(mut self, e: impl Into<Cause>) -> Self {
+    pub(crate) fn because(mut self, e: impl Into<Cause>) -> Self {
         if let ConfigError::Invalid { cause, .. } = &mut self {
             *cause = Some(e.into());
         }
@@ -103,6 +103,8 @@ pub struct ServeConfig {
     pub demo: bool,
     /// Telegram, when its token and chats are set.
     pub telegram: Option<crate::telegram::Config>,
+    /// Email to visitors, when an SMTP host is set.
+    pub email: Option<crate::email::Config>,
 }
 
 /// The longest timeout any setting takes, in seconds (an hour).
@@ -177,6 +179,11 @@ impl ServeConfig {
                 "a whole number (0 turns the limit off)",
             )?,
             telegram: crate::telegram::Config::from_args(&args.telegram, public_url.clone())?,
+            email: crate::email::Config::from_args(
+                &args.email,
+                public_url.as_deref(),
+                args.telegram.ca_file.as_deref().map(PathBuf::from),
+            )?,
             public_url,
             max_connections,
             request_timeout,
@@ -212,6 +219,7 @@ impl ServeConfig {
             watchdog: None,
             demo: true,
             telegram: None,
+            email: None,
         }
     }
 }

@@ -17,6 +17,7 @@ use lettre::{Message as Mail, SmtpTransport, Transport};
 use rusqlite::Connection;
 
 use crate::cli::EmailArgs;
+use crate::config::ConfigError;
 use crate::error::{Error, Result};
 use crate::store::{self, email as outbox, managers, sessions};
 use crate::time;
@@ -96,7 +97,7 @@ impl Config {
         a: &EmailArgs,
         public_url: Option<&str>,
         ca_file: Option<PathBuf>,
-    ) -> Result<Option<Config>> {
+    ) -> std::result::Result<Option<Config>, ConfigError> {
         let Some(host) = a
             .smtp_host
             .as_deref()
@@ -119,18 +120,21 @@ impl Config {
             (Some(u), Some(p)) => Some((u.clone(), p.clone())),
             (None, None) => None,
             _ => {
-                return Err(Error::bad_request(
-                    "set both CHAT_SMTP_USER and CHAT_SMTP_PASSWORD, or neither",
+                return Err(ConfigError::Mismatch(
+                    "set both --smtp-user / CHAT_SMTP_USER and --smtp-password / CHAT_SMTP_PASSWORD, or neither".into(),
                 ))
             }
         };
         let from = a.email_from.as_deref().ok_or_else(|| {
-            Error::bad_request("CHAT_SMTP_HOST is set but CHAT_EMAIL_FROM is not: the emails need a From address, e.g. \"My Shop <chat@myshop.example>\"")
+            ConfigError::Mismatch("--smtp-host / CHAT_SMTP_HOST is set but --email-from / CHAT_EMAIL_FROM is not: the emails need a From address, e.g. \"My Shop <chat@myshop.example>\"".into())
         })?;
         let from: Mailbox = from.parse().map_err(|e| {
-            Error::bad_request(format!(
-                "CHAT_EMAIL_FROM '{from}' is not an address like \"My Shop <chat@myshop.example>\": {e}"
-            ))
+            ConfigError::invalid(
+                "--email-from / CHAT_EMAIL_FROM",
+                from,
+                "an address like \"My Shop <chat@myshop.example>\"",
+            )
+            .because(e)
         })?;
         let shop_url = a
             .shop_url
@@ -139,9 +143,11 @@ impl Config {
             .or_else(|| public_url.map(|u| format!("{}/", u.trim_end_matches('/'))));
         if let Some(u) = &shop_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(Error::bad_request(format!(
-                    "CHAT_SHOP_URL must start with http:// or https://, not '{u}'"
-                )));
+                return Err(ConfigError::invalid(
+                    "--shop-url / CHAT_SHOP_URL",
+                    u,
+                    "a URL starting with http:// or https://",
+                ));
             }
         }
         let shop_name = a
@@ -163,7 +169,10 @@ impl Config {
         };
         // A bad trust store stops serve now, not at the first email.
         if config.security != Security::None {
-            config.tls()?;
+            config.tls().map_err(|cause| ConfigError::Unusable {
+                what: "the trust store for SMTP over TLS cannot be used",
+                cause,
+            })?;
         }
         Ok(Some(config))
     }

@@ -18,16 +18,7 @@ use crate::telegram;
 pub(super) fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::from_args(cli.db.clone(), args)?;
     let tg = config.telegram.clone().map(Arc::new);
-    let mail = crate::email::Config::from_args(
-        &args.email,
-        config.public_url.as_deref(),
-        args.telegram
-            .ca_file
-            .as_deref()
-            .map(std::path::PathBuf::from),
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?
-    .map(Arc::new);
+    let mail = config.email.clone().map(Arc::new);
     let mut conn = crate::db::init(&config.db)
         .with_context(|| format!("could not open the database {}", config.db.display()))?;
 
@@ -70,7 +61,7 @@ pub(super) fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         mail.clone(),
         crate::followup::AWAY_EVERY,
     )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    .context("could not start the away and email threads")?;
     let url = format!("http://{}", server.addr());
     let mut out = std::io::stdout().lock();
     writeln!(out, "shopchat listening on {url}")?;

@@ -79,8 +79,8 @@ pub struct Config {
     /// `CHAT_PUBLIC_URL`, for links to the admin panel.
     pub public_url: Option<String>,
     /// The CA certificates (a PEM bundle) to trust instead of the system's
-    /// store: `SSL_CERT_FILE` when built from the environment. Tests set it
-    /// here rather than in the process environment.
+    /// store: `--telegram-ca-file` / `SSL_CERT_FILE`. Tests set it here
+    /// rather than in the process environment.
     pub ca_file: Option<PathBuf>,
     pub tuning: Tuning,
 }

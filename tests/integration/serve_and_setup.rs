@@ -217,6 +217,38 @@ fn bad_configuration_is_one_clear_error() {
             None,
             "TELEGRAM_TOPICS",
         ),
+        (
+            vec!["serve"],
+            Some(("CHAT_SMTP_HOST", "smtp.example")),
+            "CHAT_EMAIL_FROM is not",
+        ),
+        (
+            vec![
+                "serve",
+                "--smtp-host=smtp.example",
+                "--email-from=not an address",
+            ],
+            None,
+            "CHAT_EMAIL_FROM must be an address",
+        ),
+        (
+            vec![
+                "serve",
+                "--smtp-host=smtp.example",
+                "--email-from=shop@example.com",
+            ],
+            Some(("CHAT_SMTP_USER", "shop")),
+            "CHAT_SMTP_PASSWORD",
+        ),
+        (
+            vec![
+                "serve",
+                "--smtp-host=smtp.example",
+                "--email-from=shop@example.com",
+            ],
+            Some(("CHAT_SHOP_URL", "shop.example")),
+            "CHAT_SHOP_URL must be a URL",
+        ),
     ] {
         let mut cmd = shopchat(&db);
         cmd.args(&args);

@@ -465,7 +465,7 @@ fn a_removed_manager_keeps_their_name_on_their_messages() {
 fn sessions_json_into_a_closed_pipe_ends_quietly() {
     let db = Db::fixture();
     sh(&db, &["demo-data", "--sessions", "300"]).ok();
-    let mut child = std::process::Command::new(crate::clikit::BIN)
+    let mut child = crate::clikit::shopchat()
         .args([
             "--db",
             db.path.to_str().unwrap(),
@@ -474,7 +474,6 @@ fn sessions_json_into_a_closed_pipe_ends_quietly() {
             "--limit",
             "300",
         ])
-        .env_remove("CHAT_DB")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

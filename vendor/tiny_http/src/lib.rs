@@ -343,9 +343,9 @@ impl Drop for Server {
     }
 }
 
-/// The accept loop: waits for the listener with poll(2), so it notices a
-/// shutdown within 100 ms; survives every accept() error; enforces the
-/// connection cap.
+/// shopchat patch 2: the accept loop. Waits for the listener with poll(2),
+/// so it notices a shutdown within 100 ms; survives every accept() error;
+/// enforces the connection cap.
 fn accept_loop(listener: TcpListener, inner: &Arc<Inner>) {
     use rustix::event::{poll, PollFd, PollFlags, Timespec};
     // A spare descriptor: when accept() fails for lack of descriptors, it is
@@ -485,7 +485,8 @@ fn admit(inner: &Arc<Inner>, stream: TcpStream, addr: SocketAddr) {
     if stream.set_nonblocking(false).is_err() {
         return;
     }
-    // Answers are written whole, but small ones should not wait for ACKs.
+    // shopchat patch 1: answers are written whole, but small ones should
+    // not wait for delayed ACKs.
     let _ = stream.set_nodelay(true);
     if inner.open.load(Ordering::SeqCst) >= inner.options.max_connections && !make_room(inner) {
         inner.refused_busy.fetch_add(1, Ordering::Relaxed);
