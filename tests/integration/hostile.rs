@@ -240,6 +240,7 @@ fn huge_header_and_chunk_size_lines_are_cut_short_with_bounded_memory() {
 fn ambiguous_framing_is_refused_and_nothing_after_it_is_parsed() {
     let _g = heavy();
     let s = Live::start(Opts::default());
+    let idle = s.settled_threads();
     let smuggled = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
     let big_chunk = format!("{:x}\r\n{}\r\n0\r\n\r\n", 70 * 1024, "a".repeat(70 * 1024));
     let cases: Vec<(u16, String)> = vec![
@@ -260,6 +261,7 @@ fn ambiguous_framing_is_refused_and_nothing_after_it_is_parsed() {
         assert!(a.closed);
     }
     s.assert_healthy_within(100);
+    s.threads_back_to(idle, Duration::from_secs(5));
 }
 
 #[test]
@@ -281,8 +283,11 @@ fn a_burst_of_200_connections_gets_200_answers() {
         }
     }
     assert_eq!(answered, 200);
+    // With the 200 still open (keep-alive), a newcomer is answered at once.
+    s.assert_healthy_within(100);
     drop(conns);
     s.threads_back_to(idle, Duration::from_secs(5));
+    s.assert_healthy_within(100);
 }
 
 #[test]
@@ -290,6 +295,7 @@ fn fifty_visitors_posting_back_to_back_all_get_their_answers_within_a_second() {
     let _g = heavy();
     // The 50 visitors share one address here: no limit on new chats.
     let s = Live::start(Opts::args(&["--threads", "8"]).env("CHAT_SESSION_RATE", "0"));
+    let idle = s.settled_threads();
     let chats: Vec<(String, String)> = (0..50).map(|_| s.open_chat()).collect();
     let acked = AtomicUsize::new(0);
     let sent = AtomicUsize::new(0);
@@ -356,6 +362,9 @@ fn fifty_visitors_posting_back_to_back_all_get_their_answers_within_a_second() {
         .query_row("SELECT count(*) FROM chat_messages", [], |r| r.get(0))
         .unwrap();
     assert_eq!(stored as usize, acked.load(Ordering::SeqCst));
+    s.assert_healthy_within(100);
+    s.threads_back_to(idle, Duration::from_secs(5));
+    assert!(s.peak_rss_mib() < 64.0, "peak RSS {} MiB", s.peak_rss_mib());
 }
 
 #[test]

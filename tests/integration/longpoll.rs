@@ -514,3 +514,47 @@ fn a_client_that_hangs_up_during_a_long_poll_frees_its_connection() {
         thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn past_the_rooms_cap_a_long_poll_is_answered_at_once_never_refused() {
+    // 24 connections: the waiting room holds at most half of them.
+    let s = TestServer::start_with(|shared| {
+        shared.config.max_connections = Some(24);
+        shared.session_limiter = shopchat::http::ratelimit::RateLimiter::new(0.0, 0.0);
+    });
+    let chats: Vec<_> = (0..13).map(|i| s.open_chat(&format!("V{i}"))).collect();
+    let parked: Vec<_> = chats[..12]
+        .iter()
+        .map(|(sid, usid)| long_poll(&s, sid, usid, "since=0&wait=20"))
+        .collect();
+    until_parked(&s, 12);
+    let (sid, usid) = &chats[12];
+    let (took, r) = long_poll(&s, sid, usid, "since=0&wait=20").join().unwrap();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.body["messages"],
+        json!([]),
+        "the usual shape, nothing new"
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "the room is full: answered at once, took {took:?}"
+    );
+    assert_eq!(s.parked(), 12, "the waiting ones keep waiting");
+    // They still get their news when it comes.
+    let (sid0, _) = &chats[0];
+    s.admin(
+        "POST",
+        &format!("/api/chat/sessions/{sid0}/messages"),
+        Some(json!({"messageText": "hello"})),
+    );
+    let mut parked = parked.into_iter();
+    let (took, r) = parked.next().unwrap().join().unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["messages"][0]["messageText"], "hello");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    drop(s);
+    for p in parked {
+        let _ = p.join();
+    }
+}
