@@ -309,7 +309,8 @@ pub enum Step {
 
 /// Sends the oldest due email, if any: skips it when the visitor has seen
 /// the answers meanwhile, reschedules it on failure (exponential backoff),
-/// gives it up after a few permanent refusals.
+/// gives it up after a few permanent refusals of the message (a refused
+/// login is retried until it is fixed).
 pub fn send_next(conn: &mut Connection, config: &Config) -> Result<Step> {
     let now = time::now();
     let Some(row) = outbox::next_due(conn, &now)? else {
@@ -359,8 +360,9 @@ pub fn send_next(conn: &mut Connection, config: &Config) -> Result<Step> {
     Ok(Step::Worked)
 }
 
-/// One SMTP delivery. The error says whether the server refused for good
-/// (5xx) and what happened, without the password.
+/// One SMTP delivery. The error says whether the server refused the
+/// message for good (5xx, but not a refused login) and what happened,
+/// without the password.
 fn deliver(config: &Config, row: &outbox::OutboxRow) -> std::result::Result<(), (bool, String)> {
     let to: Mailbox = row
         .to
@@ -383,8 +385,10 @@ fn deliver(config: &Config, row: &outbox::OutboxRow) -> std::result::Result<(), 
     match transport.send(&mail) {
         Ok(_) => Ok(()),
         Err(e) => {
+            // lettre's message already ends with its source's: add the
+            // causes below that one only.
             let mut msg = e.to_string();
-            let mut src = std::error::Error::source(&e);
+            let mut src = std::error::Error::source(&e).and_then(std::error::Error::source);
             while let Some(s) = src {
                 msg.push_str(&format!(": {s}"));
                 src = s.source();
@@ -394,7 +398,16 @@ fn deliver(config: &Config, row: &outbox::OutboxRow) -> std::result::Result<(), 
                     msg = msg.replace(p.as_str(), "<password>");
                 }
             }
-            Err((e.is_permanent(), msg))
+            // A refused login, or a server that wants one (or TLS) first, is
+            // the shop's settings, not this email: retried like an outage
+            // until they are fixed, never given up as a refused message.
+            let login = e
+                .status()
+                .is_some_and(|c| matches!(u16::from(c), 530 | 534 | 535 | 538));
+            if login {
+                msg.push_str(" (the SMTP server refused the login or wants one: check --smtp-user / CHAT_SMTP_USER, --smtp-password / CHAT_SMTP_PASSWORD and --smtp-tls / CHAT_SMTP_TLS)");
+            }
+            Err((e.is_permanent() && !login, msg))
         }
     }
 }
