@@ -413,6 +413,13 @@ fn deliver(config: &Config, row: &outbox::OutboxRow) -> std::result::Result<(), 
 }
 
 /// Deletes sent and given-up emails older than a week.
+/// On start: what waits out a backoff is tried now (a restart often
+/// follows a fix of the settings). Returns how many.
+pub fn make_pending_due(conn: &mut Connection) -> Result<usize> {
+    let now = time::now();
+    store::write(conn, |tx| outbox::make_pending_due(tx, &now))
+}
+
 pub fn prune(conn: &mut Connection) -> Result<usize> {
     let before = time::format(Utc::now() - chrono::Duration::days(7));
     store::write(conn, |tx| outbox::prune(tx, &before))

@@ -49,6 +49,9 @@ impl Service {
             let mut conn = crate::db::open(&db)?;
             let stop = stop.clone();
             threads.push(spawn("email", move || {
+                if let Err(e) = email::make_pending_due(&mut conn) {
+                    eprintln!("shopchat: email: outbox: {e}");
+                }
                 let mut last_prune: Option<Instant> = None;
                 while !stop.load(Ordering::SeqCst) {
                     if last_prune.is_none_or(|t| t.elapsed() > Duration::from_hours(1)) {

@@ -163,6 +163,16 @@ pub fn mark_retry(conn: &Connection, id: i64, error: &str, next: &str) -> Result
     Ok(())
 }
 
+/// Makes every pending email due now (on start: a restart often follows a
+/// fix of the SMTP settings, as for the Telegram outbox).
+pub fn make_pending_due(tx: &Connection, now: &str) -> Result<usize> {
+    Ok(tx.execute(
+        "UPDATE email_outbox SET next_attempt_at = ?1
+         WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at > ?1",
+        [now],
+    )?)
+}
+
 /// Gives up on an email (refused for good, or no longer needed).
 pub fn mark_failed(conn: &Connection, id: i64, error: &str, now: &str) -> Result<()> {
     conn.prepare_cached(

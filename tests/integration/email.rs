@@ -703,3 +703,52 @@ fn a_server_that_wants_a_login_when_none_is_set_gets_nothing_and_the_email_waits
     let error = pending_after_failures(&s).last_error.unwrap();
     assert!(error.contains("530"), "{error}");
 }
+
+#[test]
+fn after_a_restart_an_email_waiting_out_its_backoff_is_tried_at_once() {
+    let pki = Pki::new();
+    let smtp = Smtp::start(&Opts {
+        mode: Mode::StartTls,
+        pki: Some(&pki),
+        login: Some((USER, PASSWORD)),
+        ..Opts::default()
+    });
+    let s = TestServer::start();
+    // A wrong password and a backoff far longer than this test.
+    let mut wrong = (*config(
+        smtp.port,
+        Mode::StartTls,
+        Some((USER, "an old password")),
+        Some(&pki.ca),
+    ))
+    .clone();
+    wrong.tuning.min_backoff = Duration::from_secs(600);
+    wrong.tuning.max_backoff = Duration::from_secs(600);
+    let svc = start(&s, Arc::new(wrong));
+    answered_chat(&s, "Waiting for a restart");
+    assert!(
+        eventually(WAIT, || outbox(&s).first().is_some_and(|r| r.attempts >= 1)),
+        "{:#?}\n{}",
+        outbox(&s),
+        smtp.log()
+    );
+    svc.stop();
+    assert!(smtp.delivered().is_empty());
+    // The password fixed and serve restarted: tried now, not in 10 minutes.
+    let _svc = start(
+        &s,
+        config(
+            smtp.port,
+            Mode::StartTls,
+            Some((USER, PASSWORD)),
+            Some(&pki.ca),
+        ),
+    );
+    assert!(
+        eventually(WAIT, || smtp.delivered().len() == 1),
+        "{:#?}\n{}",
+        outbox(&s),
+        smtp.log()
+    );
+    assert!(stays(quiet(), || smtp.delivered().len() == 1));
+}
