@@ -722,8 +722,8 @@ fn after_a_restart_an_email_waiting_out_its_backoff_is_tried_at_once() {
         Some(&pki.ca),
     ))
     .clone();
-    wrong.tuning.min_backoff = Duration::from_secs(600);
-    wrong.tuning.max_backoff = Duration::from_secs(600);
+    wrong.tuning.min_backoff = Duration::from_mins(10);
+    wrong.tuning.max_backoff = Duration::from_mins(10);
     let svc = start(&s, Arc::new(wrong));
     answered_chat(&s, "Waiting for a restart");
     assert!(
