@@ -30,13 +30,14 @@ need() {
 
 # Everything the tests need besides Rust; runs beside the compiler.
 prepare() {
-    if [ "$(id -u)" = 0 ] && ! { command -v chromium && command -v caddy && [ -x /usr/sbin/nginx ] \
+    if [ "$(id -u)" = 0 ] && ! { command -v chromium && command -v caddy && command -v systemd-analyze && [ -x /usr/sbin/nginx ] \
             && python3 -c 'import venv, ensurepip'; } >/dev/null 2>&1; then
         apt-get update -qq
     fi
     need nginx nginx            # the deploy tests run the shipped nginx site
     need caddy caddy            # ... and the shipped Caddyfile
     need chromium chromium      # the browser tests
+    need systemd-analyze systemd  # the shipped systemd units are verified
     python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || install python3-venv python3-pip
     # The email tests start a real SMTP server on loopback (aiosmtpd).
     if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
