@@ -5,23 +5,19 @@
 //! HTTP never waits for them.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::background::{sleep_unless_stopped, Threads};
 use crate::email;
-use crate::error::{Error, Result};
-use crate::telegram::sleep_unless_stopped;
+use crate::error::Result;
 
 /// How often the away sweep looks (it also runs at start).
 pub const AWAY_EVERY: Duration = Duration::from_secs(5);
 
 /// The running threads. Dropping it stops them.
-pub struct Service {
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
-}
+pub struct Service(Threads);
 
 impl Service {
     /// Starts the away sweep every `away_every`, and the email worker when
@@ -31,24 +27,21 @@ impl Service {
         email: Option<Arc<email::Config>>,
         away_every: Duration,
     ) -> Result<Service> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut threads = Vec::new();
+        let mut threads = Threads::new();
         {
             let mut conn = crate::db::open(&db)?;
-            let stop = stop.clone();
-            threads.push(spawn("away", move || {
+            threads.spawn("away", move |stop| {
                 while !stop.load(Ordering::SeqCst) {
                     if let Err(e) = crate::chat::away_sweep(&mut conn, chrono::Utc::now()) {
                         eprintln!("shopchat: away: {e}");
                     }
-                    sleep_unless_stopped(away_every, &stop);
+                    sleep_unless_stopped(away_every, stop);
                 }
-            })?);
+            })?;
         }
         if let Some(config) = email {
             let mut conn = crate::db::open(&db)?;
-            let stop = stop.clone();
-            threads.push(spawn("email", move || {
+            threads.spawn("email", move |stop| {
                 if let Err(e) = email::make_pending_due(&mut conn) {
                     eprintln!("shopchat: email: outbox: {e}");
                 }
@@ -79,36 +72,16 @@ impl Service {
                         }
                     }
                     if !worked {
-                        sleep_unless_stopped(config.tuning.tick, &stop);
+                        sleep_unless_stopped(config.tuning.tick, stop);
                     }
                 }
-            })?);
+            })?;
         }
-        Ok(Service { stop, threads })
+        Ok(Service(threads))
     }
 
     /// Stops the threads; an SMTP delivery in flight finishes (or times out).
-    pub fn stop(mut self) {
-        self.shutdown();
+    pub fn stop(self) {
+        self.0.stop();
     }
-
-    fn shutdown(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
-
-fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(f)
-        .map_err(|e| Error::Internal(format!("could not start the {name} thread: {e}")))
 }

@@ -8,6 +8,7 @@
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod accounts;
+pub mod background;
 pub mod chat;
 pub mod cli;
 pub mod commands;

@@ -9,17 +9,16 @@ pub mod tls;
 pub mod updates;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::Transaction;
 
+use crate::background::Threads;
 use crate::chat::{Event, Notify};
 use crate::cli::TelegramArgs;
 use crate::config::{boolean, given, ConfigError};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::telegram::{self as tg_store, Kind, NewRow};
 
 /// The default Bot API address.
@@ -328,68 +327,25 @@ impl Notify for OutboxNotify {
 
 /// The background threads of `serve`: the outbox worker and, unless in
 /// webhook mode, the getUpdates reader. Dropping it stops them.
-pub struct Service {
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
-}
+pub struct Service(Threads);
 
 impl Service {
     /// Starts the threads, each with its own database connection.
     pub fn start(config: Arc<Config>, db: PathBuf) -> Result<Service> {
-        let stop = Arc::new(AtomicBool::new(false));
         let client = client::Client::new(&config)?;
-        let mut threads = Vec::new();
-        {
-            let worker = outbox::Worker::new(crate::db::open(&db)?, client.clone(), config.clone());
-            let stop = stop.clone();
-            threads.push(spawn("telegram-outbox", move || worker.run(&stop))?);
-        }
-        {
-            let conn = crate::db::open(&db)?;
-            let (config, stop) = (config.clone(), stop.clone());
-            threads.push(spawn("telegram-updates", move || {
-                updates::run(conn, &client, &config, &stop);
-            })?);
-        }
-        Ok(Service { stop, threads })
+        let mut threads = Threads::new();
+        let worker = outbox::Worker::new(crate::db::open(&db)?, client.clone(), config.clone());
+        threads.spawn("telegram-outbox", move |stop| worker.run(stop))?;
+        let conn = crate::db::open(&db)?;
+        threads.spawn("telegram-updates", move |stop| {
+            updates::run(conn, &client, &config, stop);
+        })?;
+        Ok(Service(threads))
     }
 
     /// Stops the threads; a Bot API call in flight finishes (or times out) first.
-    pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
-
-fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(f)
-        .map_err(|e| Error::Internal(format!("could not start the {name} thread: {e}")))
-}
-
-/// Sleeps up to `d`, waking early when `stop` is set.
-pub(crate) fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) {
-    let step = Duration::from_millis(20);
-    let deadline = std::time::Instant::now() + d;
-    while !stop.load(Ordering::SeqCst) {
-        let now = std::time::Instant::now();
-        if now >= deadline {
-            return;
-        }
-        std::thread::sleep(step.min(deadline - now));
+    pub fn stop(self) {
+        self.0.stop();
     }
 }
 

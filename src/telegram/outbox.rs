@@ -13,7 +13,8 @@ use rusqlite::Connection;
 
 use super::client::{ApiError, Client, Outgoing};
 use super::text::{self, Notice};
-use super::{sleep_unless_stopped, Config};
+use super::Config;
+use crate::background::sleep_unless_stopped;
 use crate::chat::short_id;
 use crate::error::Result;
 use crate::store::telegram::{self as tg_store, Kind, OutboxRow};
