@@ -435,30 +435,13 @@ fn pending_after_failures(s: &TestServer) -> shopchat::store::email::OutboxRow {
     row
 }
 
-#[test]
-fn over_starttls_with_a_login_an_unseen_answer_is_emailed_once_encrypted_and_authenticated() {
-    let pki = Pki::new();
-    let smtp = Smtp::start(&Opts {
-        mode: Mode::StartTls,
-        pki: Some(&pki),
-        login: Some((USER, PASSWORD)),
-        ..Opts::default()
-    });
-    let s = TestServer::start();
-    let _svc = start(
-        &s,
-        config(
-            smtp.port,
-            Mode::StartTls,
-            Some((USER, PASSWORD)),
-            Some(&pki.ca),
-        ),
-    );
-    let (sid, usid, _) = answered_chat(&s, "Yes, it is. Ships tomorrow!");
+/// Waits for the one delivery, then long enough for a late duplicate (past
+/// the retry interval); returns the message.
+fn delivered_once(s: &TestServer, smtp: &Smtp) -> Value {
     assert!(
         eventually(WAIT, || !smtp.delivered().is_empty()),
         "nothing delivered: {:#?}\n{}",
-        outbox(&s),
+        outbox(s),
         smtp.log()
     );
     assert!(
@@ -466,7 +449,54 @@ fn over_starttls_with_a_login_an_unseen_answer_is_emailed_once_encrypted_and_aut
         "{:#?}",
         smtp.delivered()
     );
-    let mail = &smtp.delivered()[0];
+    smtp.delivered().remove(0)
+}
+
+/// Waits until the email was tried `attempts` times (past the refusals that
+/// give a message up, when more than 3), stops the sender, and returns the
+/// error of the email still waiting; nothing was delivered.
+fn still_waiting_after(
+    s: &TestServer,
+    smtp: &Smtp,
+    svc: shopchat::followup::Service,
+    attempts: i64,
+) -> String {
+    assert!(
+        eventually(WAIT, || outbox(s)
+            .first()
+            .is_some_and(|r| r.failed_at.is_some() || r.attempts >= attempts)),
+        "{:#?}\n{}",
+        outbox(s),
+        smtp.log()
+    );
+    svc.stop();
+    assert!(smtp.delivered().is_empty(), "{:#?}", smtp.delivered());
+    pending_after_failures(s).last_error.unwrap()
+}
+
+/// An SMTP server in `mode` with `pki`'s certificate, wanting the login.
+fn tls_server(mode: Mode, pki: &Pki) -> Smtp {
+    Smtp::start(&Opts {
+        mode,
+        pki: Some(pki),
+        login: Some((USER, PASSWORD)),
+        ..Opts::default()
+    })
+}
+
+/// A client of it in `mode`, logging in with `password` and trusting `ca`.
+fn tls_client(smtp: &Smtp, mode: Mode, password: &str, ca: &Path) -> Arc<email::Config> {
+    config(smtp.port, mode, Some((USER, password)), Some(ca))
+}
+
+#[test]
+fn over_starttls_with_a_login_an_unseen_answer_is_emailed_once_encrypted_and_authenticated() {
+    let pki = Pki::new();
+    let smtp = tls_server(Mode::StartTls, &pki);
+    let s = TestServer::start();
+    let _svc = start(&s, tls_client(&smtp, Mode::StartTls, PASSWORD, &pki.ca));
+    let (sid, usid, _) = answered_chat(&s, "Yes, it is. Ships tomorrow!");
+    let mail = &delivered_once(&s, &smtp);
     assert_eq!(mail["tls"], true, "{mail:#?}");
     assert_eq!(mail["login"], USER, "{mail:#?}");
     assert_eq!(smtp.auth_failures(), 0);
@@ -489,30 +519,11 @@ fn over_starttls_with_a_login_an_unseen_answer_is_emailed_once_encrypted_and_aut
 #[test]
 fn over_implicit_tls_an_unseen_answer_is_emailed_once_encrypted() {
     let pki = Pki::new();
-    let smtp = Smtp::start(&Opts {
-        mode: Mode::Tls,
-        pki: Some(&pki),
-        login: Some((USER, PASSWORD)),
-        ..Opts::default()
-    });
+    let smtp = tls_server(Mode::Tls, &pki);
     let s = TestServer::start();
-    let _svc = start(
-        &s,
-        config(smtp.port, Mode::Tls, Some((USER, PASSWORD)), Some(&pki.ca)),
-    );
+    let _svc = start(&s, tls_client(&smtp, Mode::Tls, PASSWORD, &pki.ca));
     answered_chat(&s, "Over SMTPS");
-    assert!(
-        eventually(WAIT, || !smtp.delivered().is_empty()),
-        "nothing delivered: {:#?}\n{}",
-        outbox(&s),
-        smtp.log()
-    );
-    assert!(
-        stays(quiet(), || smtp.delivered().len() == 1),
-        "{:#?}",
-        smtp.delivered()
-    );
-    let mail = &smtp.delivered()[0];
+    let mail = &delivered_once(&s, &smtp);
     assert_eq!(mail["tls"], true, "{mail:#?}");
     assert_eq!(mail["login"], USER, "{mail:#?}");
     assert!(quoted_printable(mail["data"].as_str().unwrap()).contains("Over SMTPS"));
@@ -525,58 +536,20 @@ fn a_server_whose_certificate_is_not_trusted_gets_nothing_and_the_email_waits_fo
     // Another authority: what a client trusting the wrong CA sees (a
     // TLS-inspecting proxy, a self-signed server, a stale SSL_CERT_FILE).
     let other = Pki::new();
-    let smtp = Smtp::start(&Opts {
-        mode: Mode::StartTls,
-        pki: Some(&pki),
-        login: Some((USER, PASSWORD)),
-        ..Opts::default()
-    });
+    let smtp = tls_server(Mode::StartTls, &pki);
     let s = TestServer::start();
-    let svc = start(
-        &s,
-        config(
-            smtp.port,
-            Mode::StartTls,
-            Some((USER, PASSWORD)),
-            Some(&other.ca),
-        ),
-    );
+    let svc = start(&s, tls_client(&smtp, Mode::StartTls, PASSWORD, &other.ca));
     answered_chat(&s, "Not for an impostor");
     // Past the number of refusals that would give a message up: a
     // certificate the client does not trust is not the message's fault.
-    assert!(
-        eventually(WAIT, || outbox(&s)
-            .first()
-            .is_some_and(|r| r.failed_at.is_some() || r.attempts > 3)),
-        "{:#?}",
-        outbox(&s)
-    );
-    svc.stop();
-    let row = pending_after_failures(&s);
-    let error = row.last_error.unwrap();
+    let error = still_waiting_after(&s, &smtp, svc, 4);
     assert!(error.to_lowercase().contains("certificate"), "{error}");
-    assert!(smtp.delivered().is_empty(), "{:#?}", smtp.delivered());
     // The login was never sent to the server it could not verify.
     assert_eq!(smtp.auth_failures(), 0);
 
     // Given the right CA (a restart with SSL_CERT_FILE fixed), it goes.
-    let _svc = start(
-        &s,
-        config(
-            smtp.port,
-            Mode::StartTls,
-            Some((USER, PASSWORD)),
-            Some(&pki.ca),
-        ),
-    );
-    assert!(
-        eventually(WAIT, || smtp.delivered().len() == 1),
-        "{:#?}\n{}",
-        outbox(&s),
-        smtp.log()
-    );
-    assert!(stays(quiet(), || smtp.delivered().len() == 1));
-    let mail = &smtp.delivered()[0];
+    let _svc = start(&s, tls_client(&smtp, Mode::StartTls, PASSWORD, &pki.ca));
+    let mail = delivered_once(&s, &smtp);
     assert_eq!(mail["tls"], true);
     assert_eq!(mail["login"], USER);
     let rows = outbox(&s);
@@ -587,61 +560,23 @@ fn a_server_whose_certificate_is_not_trusted_gets_nothing_and_the_email_waits_fo
 #[test]
 fn a_wrong_smtp_password_delivers_nothing_and_the_email_waits_for_the_right_one() {
     let pki = Pki::new();
-    let smtp = Smtp::start(&Opts {
-        mode: Mode::StartTls,
-        pki: Some(&pki),
-        login: Some((USER, PASSWORD)),
-        ..Opts::default()
-    });
+    let smtp = tls_server(Mode::StartTls, &pki);
     let s = TestServer::start();
     let wrong = "an old password";
-    let svc = start(
-        &s,
-        config(
-            smtp.port,
-            Mode::StartTls,
-            Some((USER, wrong)),
-            Some(&pki.ca),
-        ),
-    );
+    let svc = start(&s, tls_client(&smtp, Mode::StartTls, wrong, &pki.ca));
     answered_chat(&s, "Waiting for the right password");
     // The server answers 535 (a 5xx); past the number of 5xx refusals that
     // give a message up, the email must still wait: the shop's login is
     // wrong, not the email.
-    assert!(
-        eventually(WAIT, || outbox(&s)
-            .first()
-            .is_some_and(|r| r.failed_at.is_some() || r.attempts > 3)),
-        "{:#?}\n{}",
-        outbox(&s),
-        smtp.log()
-    );
-    svc.stop();
+    let error = still_waiting_after(&s, &smtp, svc, 4);
     assert!(smtp.auth_failures() >= 1);
-    assert!(smtp.delivered().is_empty(), "{:#?}", smtp.delivered());
-    let row = pending_after_failures(&s);
-    let error = row.last_error.unwrap();
     assert!(error.contains("535"), "{error}");
     assert!(!error.contains(wrong), "never the password: {error}");
 
     // The password fixed (and serve restarted), it goes, once.
-    let _svc = start(
-        &s,
-        config(
-            smtp.port,
-            Mode::StartTls,
-            Some((USER, PASSWORD)),
-            Some(&pki.ca),
-        ),
-    );
-    assert!(
-        eventually(WAIT, || smtp.delivered().len() == 1),
-        "{:#?}\n{}",
-        outbox(&s),
-        smtp.log()
-    );
-    assert!(stays(quiet(), || smtp.delivered().len() == 1));
-    assert_eq!(smtp.delivered()[0]["login"], USER);
+    let _svc = start(&s, tls_client(&smtp, Mode::StartTls, PASSWORD, &pki.ca));
+    let mail = delivered_once(&s, &smtp);
+    assert_eq!(mail["login"], USER);
     let rows = outbox(&s);
     assert_eq!(rows.len(), 1, "the same email, not a second one");
     assert!(rows[0].sent_at.is_some());
@@ -654,101 +589,39 @@ fn starttls_against_a_server_that_does_not_offer_it_sends_nothing_in_plain_text(
     let smtp = Smtp::start(&Opts::default());
     let pki = Pki::new();
     let s = TestServer::start();
-    let svc = start(
-        &s,
-        config(
-            smtp.port,
-            Mode::StartTls,
-            Some((USER, PASSWORD)),
-            Some(&pki.ca),
-        ),
-    );
+    let svc = start(&s, tls_client(&smtp, Mode::StartTls, PASSWORD, &pki.ca));
     answered_chat(&s, "Only over TLS");
-    assert!(
-        eventually(WAIT, || outbox(&s)
-            .first()
-            .is_some_and(|r| r.failed_at.is_some() || r.attempts >= 2)),
-        "{:#?}",
-        outbox(&s)
-    );
-    svc.stop();
-    assert!(smtp.delivered().is_empty(), "{:#?}", smtp.delivered());
-    let error = pending_after_failures(&s).last_error.unwrap();
+    let error = still_waiting_after(&s, &smtp, svc, 2);
     assert!(error.contains("STARTTLS"), "{error}");
 }
 
 #[test]
 fn a_server_that_wants_a_login_when_none_is_set_gets_nothing_and_the_email_waits() {
     let pki = Pki::new();
-    let smtp = Smtp::start(&Opts {
-        mode: Mode::StartTls,
-        pki: Some(&pki),
-        login: Some((USER, PASSWORD)),
-        ..Opts::default()
-    });
+    let smtp = tls_server(Mode::StartTls, &pki);
     let s = TestServer::start();
     let svc = start(&s, config(smtp.port, Mode::StartTls, None, Some(&pki.ca)));
     answered_chat(&s, "Nobody logged in");
     // "530 Authentication required" is a 5xx too: past the refusals that
     // give a message up, it still waits.
-    assert!(
-        eventually(WAIT, || outbox(&s)
-            .first()
-            .is_some_and(|r| r.failed_at.is_some() || r.attempts > 3)),
-        "{:#?}",
-        outbox(&s)
-    );
-    svc.stop();
-    assert!(smtp.delivered().is_empty(), "{:#?}", smtp.delivered());
-    let error = pending_after_failures(&s).last_error.unwrap();
+    let error = still_waiting_after(&s, &smtp, svc, 4);
     assert!(error.contains("530"), "{error}");
 }
 
 #[test]
 fn after_a_restart_an_email_waiting_out_its_backoff_is_tried_at_once() {
     let pki = Pki::new();
-    let smtp = Smtp::start(&Opts {
-        mode: Mode::StartTls,
-        pki: Some(&pki),
-        login: Some((USER, PASSWORD)),
-        ..Opts::default()
-    });
+    let smtp = tls_server(Mode::StartTls, &pki);
     let s = TestServer::start();
     // A wrong password and a backoff far longer than this test.
-    let mut wrong = (*config(
-        smtp.port,
-        Mode::StartTls,
-        Some((USER, "an old password")),
-        Some(&pki.ca),
-    ))
-    .clone();
+    let mut wrong = (*tls_client(&smtp, Mode::StartTls, "an old password", &pki.ca)).clone();
     wrong.tuning.min_backoff = Duration::from_mins(10);
     wrong.tuning.max_backoff = Duration::from_mins(10);
     let svc = start(&s, Arc::new(wrong));
     answered_chat(&s, "Waiting for a restart");
-    assert!(
-        eventually(WAIT, || outbox(&s).first().is_some_and(|r| r.attempts >= 1)),
-        "{:#?}\n{}",
-        outbox(&s),
-        smtp.log()
-    );
-    svc.stop();
-    assert!(smtp.delivered().is_empty());
+    still_waiting_after(&s, &smtp, svc, 1);
     // The password fixed and serve restarted: tried now, not in 10 minutes.
-    let _svc = start(
-        &s,
-        config(
-            smtp.port,
-            Mode::StartTls,
-            Some((USER, PASSWORD)),
-            Some(&pki.ca),
-        ),
-    );
-    assert!(
-        eventually(WAIT, || smtp.delivered().len() == 1),
-        "{:#?}\n{}",
-        outbox(&s),
-        smtp.log()
-    );
-    assert!(stays(quiet(), || smtp.delivered().len() == 1));
+    let _svc = start(&s, tls_client(&smtp, Mode::StartTls, PASSWORD, &pki.ca));
+    let mail = delivered_once(&s, &smtp);
+    assert_eq!(mail["login"], USER);
 }
