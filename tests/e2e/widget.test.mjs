@@ -49,7 +49,9 @@ test('a first-time visitor writes at once: no form, no chat until the first mess
   await openWidget(page);
   assert.equal(await page.evaluate(() => document.querySelector('shopchat-widget').shadowRoot.activeElement?.tagName), 'TEXTAREA', 'focus goes to the message box');
   assert.equal(await page.locator(W.ask).isVisible(), false, 'no form before the first message');
-  await sleep(500);
+  // Until the page has been quiet for 500 ms (Playwright's "networkidle"): whatever opening the
+  // widget sends has been sent by then.
+  await page.waitForLoadState('networkidle');
   assert.equal(creates.length, 0, 'no chat exists before the visitor writes');
   await widgetSend(page, 'Do you ship to Lviv?');
   assert.equal(creates.length, 1);
