@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{Resp, TestServer};
+use crate::common::{wait_until, Resp, TestServer};
 
 fn poll_path(sid: &str, query: &str) -> String {
     format!("/api/public/chat/sessions/{sid}/messages?{query}")
@@ -36,15 +36,9 @@ fn long_poll(
 
 /// Waits until the server holds `n` parked polls.
 fn until_parked(s: &TestServer, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while s.parked() < n {
-        assert!(
-            Instant::now() < deadline,
-            "only {} polls parked, wanted {n}",
-            s.parked()
-        );
-        thread::sleep(Duration::from_millis(2));
-    }
+    wait_until(&format!("{n} parked polls"), Duration::from_secs(5), || {
+        s.parked() >= n
+    });
 }
 
 #[test]
@@ -490,11 +484,11 @@ fn a_client_that_hangs_up_during_a_long_poll_frees_its_connection() {
     let (sid, usid) = s.open_chat("Gone");
     let seq = s.visitor_says(&sid, &usid, "bye, closing the tab");
     // The helper's own connections close as its clients are dropped.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while s.open_connections() > 0 {
-        assert!(Instant::now() < deadline, "connections left open");
-        thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(
+        "the helper's connections to close",
+        Duration::from_secs(5),
+        || s.open_connections() == 0,
+    );
     let before = 0;
     let addr = s.url.trim_start_matches("http://").to_string();
     let mut c = std::net::TcpStream::connect(&addr).unwrap();
@@ -508,11 +502,11 @@ fn a_client_that_hangs_up_during_a_long_poll_frees_its_connection() {
     until_parked(&s, 1);
     assert_eq!(s.open_connections(), before + 1);
     drop(c);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while s.open_connections() > before {
-        assert!(Instant::now() < deadline, "the connection stayed open");
-        thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        "the hung-up connection to close",
+        Duration::from_secs(5),
+        || s.open_connections() <= before,
+    );
 }
 
 #[test]
