@@ -346,22 +346,12 @@ fn fifty_visitors_posting_back_to_back_all_get_their_answers_within_a_second() {
             .flat_map(|h| h.join().unwrap())
             .collect()
     });
-    let lat = Lat(all);
-    assert_eq!(
-        lat.0.len(),
+    crate::live::assert_every_post_answered_and_stored(
+        all,
         sent.load(Ordering::SeqCst),
-        "every request got its answer"
+        acked.load(Ordering::SeqCst),
+        &s.db,
     );
-    assert!(
-        lat.p(1.0) < Duration::from_secs(1),
-        "slowest answer {:?}",
-        lat.p(1.0)
-    );
-    let conn = shopchat::db::open_existing(&s.db).unwrap();
-    let stored: i64 = conn
-        .query_row("SELECT count(*) FROM chat_messages", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(stored as usize, acked.load(Ordering::SeqCst));
     s.assert_healthy_within(100);
     s.threads_back_to(idle, Duration::from_secs(5));
     assert!(s.peak_rss_mib() < 64.0, "peak RSS {} MiB", s.peak_rss_mib());

@@ -505,6 +505,33 @@ impl Lat {
     }
 }
 
+/// The end of a calm load of visitors posting: every request sent got its
+/// answer (`lat` holds one latency per answer), the slowest within a
+/// second, and the database holds exactly the `acked` messages.
+pub(crate) fn assert_every_post_answered_and_stored(
+    lat: Vec<Duration>,
+    sent: usize,
+    acked: usize,
+    db: &Path,
+) {
+    let lat = Lat(lat);
+    assert_eq!(lat.0.len(), sent, "every request got its answer");
+    assert!(
+        lat.p(1.0) < Duration::from_secs(1),
+        "slowest answer {:?}",
+        lat.p(1.0)
+    );
+    let conn = shopchat::db::open_existing(db).unwrap();
+    let stored: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM chat_messages WHERE sender = 'user'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored as usize, acked, "stored = acknowledged");
+}
+
 /// A normal client polling on its own keep-alive connection every `every`
 /// until `stop`; returns each poll's latency (panics on a failed poll).
 pub(crate) fn poll_loop(
