@@ -7,18 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 V=${1:-50} SECS=${2:-30} ROUNDS=${3:-3}
-ulimit -n "$(ulimit -Hn)"
-cargo build --release --quiet
-BIN=$PWD/target/release/shopchat
-DIR=$(mktemp -d)
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DIR"' EXIT
-export CHAT_DB=$DIR/chat.db CHAT_SESSION_RATE=0 CHAT_MESSAGE_RATE=0
-$BIN create-tables >/dev/null
-KEY=$($BIN keys add bench 2>/dev/null)
-$BIN serve --bind 127.0.0.1:0 --no-demo >"$DIR/out" 2>/dev/null &
-SERVER=$!
-for _ in $(seq 50); do grep -q "admin panel" "$DIR/out" 2>/dev/null && break; sleep 0.1; done
-URL=$(head -1 "$DIR/out" | awk '{print $NF}')
+export CHAT_SESSION_RATE=0 CHAT_MESSAGE_RATE=0
+. bench/lib.sh
 echo "## a calm load: every request answered"
 echo
 echo "- date: $(date -u +%F); machine: $(nproc) cores; command: \`bench/calm.sh $V $SECS $ROUNDS\`"

@@ -10,20 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WIDGETS=${1:-1000} RATE=${2:-20} SECS=${3:-30}
-ulimit -n "$(ulimit -Hn)"
-cargo build --release --quiet
-BIN=$PWD/target/release/shopchat
-DIR=$(mktemp -d)
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DIR"' EXIT
-export CHAT_DB=$DIR/chat.db CHAT_SESSION_RATE=0 CHAT_MESSAGE_RATE=0
-$BIN create-tables >/dev/null
-TOKEN=$($BIN managers add bench 2>/dev/null)
-API_KEY=$($BIN keys add bench 2>/dev/null)
+export CHAT_SESSION_RATE=0 CHAT_MESSAGE_RATE=0
+. bench/lib.sh
+API_KEY=$KEY
 export TOKEN API_KEY
-$BIN serve --bind 127.0.0.1:0 --no-demo >"$DIR/out" 2>/dev/null &
-SERVER=$!
-for _ in $(seq 50); do grep -q "admin panel" "$DIR/out" 2>/dev/null && break; sleep 0.1; done
-URL=$(head -1 "$DIR/out" | awk '{print $NF}')
 eval "$(python3 bench/seed.py "$URL" "$API_KEY" 50 10)"
 export POLL_PATHS POLL_SECRETS
 threads() { awk '/^Threads/ {print $2}' /proc/$SERVER/status; }

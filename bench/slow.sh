@@ -6,18 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-3000} SECS=${2:-40}
-ulimit -n "$(ulimit -Hn)"
-cargo build --release --quiet
-BIN=$PWD/target/release/shopchat
-DIR=$(mktemp -d)
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DIR"' EXIT
-export CHAT_DB=$DIR/chat.db
-$BIN create-tables >/dev/null
-KEY=$($BIN keys add bench 2>/dev/null)
-$BIN serve --bind 127.0.0.1:0 --no-demo >"$DIR/out" 2>/dev/null &
-SERVER=$!
-for _ in $(seq 50); do grep -q "admin panel" "$DIR/out" 2>/dev/null && break; sleep 0.1; done
-URL=$(head -1 "$DIR/out" | awk '{print $NF}')
+. bench/lib.sh
 echo "## slow clients: $N slowhttptest connections"
 echo
 echo "- date: $(date -u +%F); machine: $(nproc) cores; command: \`bench/slow.sh $N $SECS\`"
